@@ -1,0 +1,69 @@
+"""The command line: a thin layer that parses options and calls the library.
+
+Every RolloutError becomes one ``Error: ...`` line and exit code 2 here, in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rollout.cli.options import App, TrackerSpec, TrackerType
+from rollout.errors import RolloutError
+
+EXIT_ERROR = 2
+
+
+class Failure(click.ClickException):
+    exit_code = EXIT_ERROR
+
+
+class RolloutGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RolloutError as error:
+            raise Failure(str(error)) from None
+
+
+@click.group(cls=RolloutGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="rollout.toml to use (default: ./rollout.toml or the nearest parent's, "
+    "else the built-in defaults).",
+)
+@click.option(
+    "--tracker",
+    type=TrackerType(),
+    default=None,
+    help="gitlab | snapshot:PATH (default: [tracker] in the config).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Say more on stderr about what is happening.")
+@click.version_option(package_name="rollout")
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path | None, tracker: TrackerSpec | None, verbose: bool
+) -> None:
+    """Deployment calendar, readiness checks and change announcements for a team that
+    ships standard changes on a fixed monthly date through a GitLab issue tracker."""
+    ctx.obj = App(config_path=config_path, tracker=tracker, verbose=verbose)
+
+
+def _register() -> None:
+    from rollout.cli.calendar import calendar
+    from rollout.cli.schedule import schedule
+
+    for command in (schedule, calendar):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="rollout")

@@ -1,0 +1,135 @@
+"""What the commands share: parameter types, common options and the loaded config.
+
+Nothing heavy is imported here: ``rollout --help`` must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from rollout.config import Config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DateType(click.ParamType):  # type: ignore[type-arg]
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                self.fail(f"{text!r} is not a real date", param, ctx)
+        self.fail(f"{text!r} is not a date; write YYYY-MM-DD", param, ctx)
+
+
+DATE = DateType()
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    kind: str  # "gitlab" or "snapshot"
+    path: Path | None = None
+
+
+class TrackerType(click.ParamType):  # type: ignore[type-arg]
+    name = "SPEC"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> TrackerSpec:
+        if isinstance(value, TrackerSpec):
+            return value
+        text = str(value)
+        if text == "gitlab":
+            return TrackerSpec("gitlab")
+        if text.startswith("snapshot:") and len(text) > len("snapshot:"):
+            return TrackerSpec("snapshot", Path(text.removeprefix("snapshot:")))
+        self.fail(f"{text!r} is not a tracker; use gitlab or snapshot:PATH", param, ctx)
+
+
+@dataclass
+class App:
+    """The global options, and the config loaded the first time a command needs it."""
+
+    config_path: Path | None = None
+    tracker: TrackerSpec | None = None
+    verbose: bool = False
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from rollout.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def range_options(function: F) -> F:
+    """--from and --months: which deployment periods a command covers."""
+    function = click.option(
+        "--months",
+        type=click.IntRange(1, 600),
+        default=12,
+        show_default=True,
+        help="How many monthly deployment periods.",
+    )(function)
+    return click.option(
+        "--from",
+        "start",
+        type=DATE,
+        default=None,
+        help="First period: the month of this date (default: today).",
+    )(function)
+
+
+def json_option(function: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+
+
+def as_of_option(function: F) -> F:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=DATE,
+        default=None,
+        help="Answer as on this date (default: today). Labels are still the current ones.",
+    )(function)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def say(message: str) -> None:
+    """Chatter for people goes to stderr, so stdout stays the product."""
+    click.echo(message, err=True)
+
+
+def today_in(config: Config) -> date:
+    """Today in the schedule's time zone."""
+    from datetime import datetime
+
+    return datetime.now(config.schedule.zone).date()
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,601 @@
+"""rollout.toml: finding it, reading it, validating it into a frozen policy.
+
+Every key is optional; what is missing comes from the Support Operations defaults
+(PRODUCT.md §2). Validation happens here, once: a bad value raises ConfigError naming
+the file, the key and the problem, so nothing downstream re-checks the config.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rollout.durations import Duration, parse_duration
+from rollout.errors import ConfigError
+
+CONFIG_NAME = "rollout.toml"
+BUILT_IN = "<built-in defaults>"
+CRITICALITIES = ("C1", "C2", "C3", "C4")
+WEEKEND_POLICIES = ("keep", "next-business-day", "previous-business-day")
+TRACKER_KINDS = ("gitlab", "snapshot")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    country: str
+    subdivision: str | None = None
+
+
+# A field named "date" shadows the type inside a class body; this name does not.
+Day = date
+
+
+@dataclass(frozen=True)
+class Override:
+    """An announced exception to the rule for one deployment period."""
+
+    month: Day  # first day of the period's month
+    date: Day | None  # the announced date, or None when the month is skipped
+    reason: str
+
+    @property
+    def skip(self) -> bool:
+        return self.date is None
+
+
+@dataclass(frozen=True)
+class MonthDay:
+    """A freeze boundary: MM-DD recurs every year, YYYY-MM-DD happens once."""
+
+    month: int
+    day: int
+    year: int | None = None
+
+    def in_year(self, year: int) -> date:
+        # A recurring 02-29 falls on the 28th in common years.
+        last = _calendar.monthrange(year, self.month)[1]
+        return date(year, self.month, min(self.day, last))
+
+    def __str__(self) -> str:
+        prefix = f"{self.year:04d}-" if self.year is not None else ""
+        return f"{prefix}{self.month:02d}-{self.day:02d}"
+
+
+@dataclass(frozen=True)
+class Freeze:
+    name: str
+    start: MonthDay
+    end: MonthDay  # inclusive
+    criticality: tuple[str, ...]
+
+    @property
+    def recurring(self) -> bool:
+        return self.start.year is None
+
+    def windows(self, first_year: int, last_year: int) -> list[tuple[date, date]]:
+        """The (first day, last day) windows that start in the given years."""
+        if not self.recurring:
+            assert self.start.year is not None and self.end.year is not None
+            start = self.start.in_year(self.start.year)
+            if first_year <= start.year <= last_year:
+                return [(start, self.end.in_year(self.end.year))]
+            return []
+        wraps = (self.end.month, self.end.day) < (self.start.month, self.start.day)
+        return [
+            (self.start.in_year(year), self.end.in_year(year + 1 if wraps else year))
+            for year in range(first_year, last_year + 1)
+        ]
+
+    def covers(self, day: date) -> bool:
+        return any(start <= day <= end for start, end in self.windows(day.year - 1, day.year))
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    timezone: str = "UTC"
+    day: int = 1
+    time: time | None = None
+    weekend: str = "keep"
+    holidays: HolidayCalendar | None = None
+    extra_holidays: tuple[date, ...] = ()
+    signoff_cutoff: Duration = Duration(3, "business days")
+    milestone: str = "CustSuppOps Deployment {date:%Y-%m-%d}"
+    overrides: tuple[Override, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _default_notice() -> dict[str, Duration]:
+    return {
+        "C1": Duration(4, "weeks"),
+        "C2": Duration(3, "weeks"),
+        "C3": Duration(2, "weeks"),
+        "C4": Duration(0, "days"),
+    }
+
+
+@dataclass(frozen=True)
+class NoticePolicy:
+    by_criticality: Mapping[str, Duration] = field(default_factory=_default_notice)
+    reminder: Duration = Duration(72, "hours")
+
+
+DECEMBER_FREEZE = Freeze(
+    name="December code freeze",
+    start=MonthDay(12, 1),
+    end=MonthDay(12, 31),
+    criticality=("C1", "C2"),
+)
+
+
+@dataclass(frozen=True)
+class LabelPrefixes:
+    stage: str = "Stage::"
+    validation: str = "Validation::"
+    request_type: str = "RequestType::"
+    criticality: str = "Criticality::"
+    deployment: str = "Deployment::"
+    customer: str = "Customer::"
+    priority: str = "Priority::"
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    kind: str | None = None  # None: no tracker configured
+    project: str | None = None
+    url: str | None = None
+    gitlab_id: str | None = None
+    snapshot: Path | None = None
+    concurrency: int = 8
+    retries: int = 5
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    name: str = "Support Operations deployments"
+    domain: str = "rollout.local"
+    refresh: Duration = Duration(12, "hours")
+    duration: Duration = Duration(1, "hours")  # length of a timed deployment's event
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str = BUILT_IN
+    schedule: SchedulePolicy = SchedulePolicy()
+    notice: NoticePolicy = NoticePolicy()
+    freezes: tuple[Freeze, ...] = (DECEMBER_FREEZE,)
+    labels: LabelPrefixes = LabelPrefixes()
+    tracker: TrackerConfig = TrackerConfig()
+    calendar: CalendarConfig = CalendarConfig()
+
+
+# --------------------------------------------------------------------------- finding
+
+
+def find_config(start: Path) -> Path | None:
+    """The rollout.toml in ``start`` or the nearest parent directory that has one."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Load ``path``, else the nearest rollout.toml from ``cwd``, else the built-in defaults."""
+    cwd = cwd or Path.cwd()
+    if path is None:
+        path = find_config(cwd)
+        if path is None:
+            return Config()
+    source = _display_name(path, cwd)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(source, "(file)", f"cannot read it: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, "(file)", "is not UTF-8 text") from None
+    return parse_config(text, source=source, base_dir=path.parent)
+
+
+def _display_name(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None = None) -> Config:
+    """Validate TOML text into a Config; relative paths in it are taken from ``base_dir``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, "(syntax)", f"not valid TOML: {error}") from None
+    root = _Table(data, source, "")
+    defaults = Config()
+    config = Config(
+        source=source,
+        schedule=_read_schedule(root.table("schedule")),
+        notice=_read_notice(root.table("notice")),
+        freezes=_read_freezes(root, defaults.freezes),
+        labels=_read_labels(root.table("labels")),
+        tracker=_read_tracker(root.table("tracker"), base_dir or Path.cwd()),
+        calendar=_read_calendar(root.table("calendar")),
+    )
+    root.finish()
+    return config
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Table:
+    """One TOML table being read: typed getters that remember which keys were used."""
+
+    def __init__(self, data: Mapping[str, Any] | None, source: str, path: str) -> None:
+        self.data = dict(data or {})
+        self.source = source
+        self.path = path
+        self.known: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(self.source, self.key(name), problem)
+
+    def has(self, name: str) -> bool:
+        self.known.add(name)
+        return name in self.data
+
+    def get(self, name: str, kind: type[T], default: T, what: str) -> T:
+        self.known.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        # bool is an int in Python, and TOML never means one as the other.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(name, f"must be {what}, not {_toml_type(value)} {value!r}")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        value = self.get(name, object, default, "a number")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.error(name, f"must be a positive number, not {value!r}")
+        return float(value)
+
+    def text(self, name: str, default: str) -> str:
+        return self.get(name, str, default, "a string")
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        """A string value turned into something else by ``parse`` (which raises ValueError)."""
+        if not self.has(name):
+            return default
+        raw = self.get(name, str, "", "a string")
+        try:
+            return parse(raw)
+        except ValueError as error:
+            raise self.error(name, str(error)) from None
+
+    def table(self, name: str) -> _Table:
+        value = self.get(name, dict, {}, "a table")
+        return _Table(value, self.source, self.key(name))
+
+    def tables(self, name: str) -> Iterator[_Table]:
+        values = self.get(name, list, [], "an array of tables ([[...]])")
+        for index, value in enumerate(values, start=1):
+            label = f"{self.key(name)}[{index}]"
+            if not isinstance(value, dict):
+                raise ConfigError(self.source, label, f"must be a table, not {_toml_type(value)}")
+            yield _Table(value, self.source, label)
+
+    def finish(self) -> None:
+        """Reject the keys nobody asked for, suggesting the nearest known one."""
+        for name in self.data:
+            if name in self.known:
+                continue
+            close = difflib.get_close_matches(name, sorted(self.known), n=1, cutoff=0.6)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            valid = ", ".join(sorted(self.known))
+            raise self.error(name, f"unknown key{hint} (valid keys here: {valid})")
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    names.update({list: "an array", dict: "a table", date: "a date", time: "a time"})
+    for kind, name in names.items():
+        if type(value) is kind:
+            return name
+    return type(value).__name__
+
+
+def _parse_date(text: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f'"{text}" is not a date; write YYYY-MM-DD')
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f'"{text}" is not a real date') from None
+
+
+def _parse_month(text: str) -> date:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f'"{text}" is not a month; write YYYY-MM')
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def _parse_month_day(text: str) -> MonthDay:
+    match = re.fullmatch(r"(?:(\d{4})-)?(\d{2})-(\d{2})", text)
+    if not match:
+        raise ValueError(f'"{text}" is not a date; write MM-DD (every year) or YYYY-MM-DD (once)')
+    year = int(match.group(1)) if match.group(1) else None
+    month, day = int(match.group(2)), int(match.group(3))
+    # A recurring date is checked against a leap year so that 02-29 is allowed.
+    try:
+        date(year if year is not None else 2028, month, day)
+    except ValueError:
+        raise ValueError(f'"{text}" is not a real date') from None
+    return MonthDay(month, day, year)
+
+
+def _parse_time(text: str) -> time:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f'"{text}" is not a time of day; write HH:MM (24-hour)')
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _parse_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f'unknown time zone "{text}"; use an IANA name like "Europe/Berlin"'
+        ) from None
+    return text
+
+
+def _parse_choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f'"{text}" is not one of: {", ".join(choices)}')
+        return text
+
+    return parse
+
+
+def _parse_milestone(text: str) -> str:
+    probe = date(2027, 2, 1)
+    try:
+        text.format(date=probe, deploy_date=probe)
+    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        raise ValueError(
+            f'cannot format "{text}" ({error!s}); it may use {{date}} and {{deploy_date}}, '
+            'e.g. "CustSuppOps Deployment {date:%Y-%m-%d}"'
+        ) from None
+    return text
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _read_schedule(table: _Table) -> SchedulePolicy:
+    defaults = SchedulePolicy()
+    day = table.get("day", int, defaults.day, "an integer from 1 to 31")
+    if not 1 <= day <= 31:
+        raise table.error("day", f"must be from 1 to 31, not {day}")
+    policy = SchedulePolicy(
+        timezone=table.parsed("timezone", defaults.timezone, _parse_zone),
+        day=day,
+        time=table.parsed("time", defaults.time, _parse_time),
+        weekend=table.parsed("weekend", defaults.weekend, _parse_choice(WEEKEND_POLICIES)),
+        holidays=_read_holidays(table),
+        extra_holidays=_read_extra_holidays(table),
+        signoff_cutoff=table.parsed("signoff_cutoff", defaults.signoff_cutoff, parse_duration),
+        milestone=table.parsed("milestone", defaults.milestone, _parse_milestone),
+    )
+    overrides = _read_overrides(table, day)
+    table.finish()
+    return SchedulePolicy(**{**policy.__dict__, "overrides": overrides})
+
+
+def _read_holidays(schedule: _Table) -> HolidayCalendar | None:
+    if not schedule.has("holidays"):
+        return None
+    table = schedule.table("holidays")
+    country = table.text("country", "")
+    subdivision = table.text("subdivision", "") or None
+    table.finish()
+    if not country:
+        raise table.error("country", 'is required, e.g. holidays = { country = "US" }')
+    import holidays  # heavy; only needed when holidays are configured
+
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        close = difflib.get_close_matches(country.upper(), supported, n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        raise table.error("country", f'unknown holiday country "{country}"{hint}')
+    if subdivision is not None and subdivision not in supported[country]:
+        raise table.error(
+            "subdivision",
+            f'"{subdivision}" is not a subdivision of {country} '
+            f"(known: {', '.join(supported[country]) or 'none'})",
+        )
+    return HolidayCalendar(country, subdivision)
+
+
+def _read_extra_holidays(table: _Table) -> tuple[date, ...]:
+    values = table.get("extra_holidays", list, [], 'an array of dates like ["2027-12-24"]')
+    days = []
+    for index, value in enumerate(values, start=1):
+        key = f"extra_holidays[{index}]"
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            days.append(value)
+            continue
+        if not isinstance(value, str):
+            raise table.error(key, f"must be a date string, not {_toml_type(value)}")
+        try:
+            days.append(_parse_date(value))
+        except ValueError as error:
+            raise table.error(key, str(error)) from None
+    return tuple(sorted(set(days)))
+
+
+def rule_date(month: date, day: int) -> date:
+    """The period's date by the rule: ``day`` of the month, or its last day when shorter."""
+    last = _calendar.monthrange(month.year, month.month)[1]
+    return month.replace(day=min(day, last))
+
+
+def add_months(month: date, months: int) -> date:
+    """The first of the month ``months`` after (or before, when negative) ``month``."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
+    overrides: dict[date, Override] = {}
+    for table in schedule.tables("override"):
+        if not table.has("month"):
+            raise table.error("month", 'is required, e.g. month = "2027-05"')
+        month = table.parsed("month", date.min, _parse_month)
+        skip = table.get("skip", bool, False, "true or false")
+        moved = table.parsed("date", None, _parse_date)
+        reason = table.text("reason", "")
+        table.finish()
+        if month in overrides:
+            raise table.error(
+                "month", f"{month:%Y-%m} is overridden twice; keep one [[schedule.override]]"
+            )
+        if skip and moved is not None:
+            raise table.error("date", "give either date or skip = true, not both")
+        if not skip and moved is None:
+            raise table.error("date", "is required unless skip = true")
+        if moved is not None:
+            earliest = rule_date(add_months(month, -1), day)
+            latest = rule_date(add_months(month, 1), day)
+            if not earliest < moved < latest:
+                raise table.error(
+                    "date",
+                    f"{moved} is outside the {month:%Y-%m} period "
+                    f"(it must fall after {earliest} and before {latest})",
+                )
+        overrides[month] = Override(month, moved, reason)
+    return tuple(sorted(overrides.values(), key=lambda override: override.month))
+
+
+def _read_notice(table: _Table) -> NoticePolicy:
+    defaults = NoticePolicy()
+    notice = {
+        name: table.parsed(name, defaults.by_criticality[name], parse_duration)
+        for name in CRITICALITIES
+    }
+    reminder = table.parsed("reminder", defaults.reminder, parse_duration)
+    table.finish()
+    return NoticePolicy(notice, reminder)
+
+
+def _read_freezes(root: _Table, defaults: tuple[Freeze, ...]) -> tuple[Freeze, ...]:
+    if not root.has("freeze"):
+        return defaults
+    freezes = []
+    for table in root.tables("freeze"):
+        name = table.text("name", "Code freeze")
+        for required in ("from", "to"):
+            if not table.has(required):
+                raise table.error(
+                    required, 'is required, e.g. "12-01" (every year) or "2027-12-01"'
+                )
+        start = table.parsed("from", MonthDay(1, 1), _parse_month_day)
+        end = table.parsed("to", MonthDay(1, 1), _parse_month_day)
+        criticality = _read_criticalities(table)
+        table.finish()
+        if (start.year is None) != (end.year is None):
+            raise table.error(
+                "to", "from and to must both be MM-DD (every year) or both YYYY-MM-DD"
+            )
+        if (
+            start.year is not None
+            and end.year is not None
+            and (end.in_year(end.year) < start.in_year(start.year))
+        ):
+            raise table.error("to", f"the freeze ends ({end}) before it starts ({start})")
+        freezes.append(Freeze(name, start, end, criticality))
+    return tuple(freezes)
+
+
+def _read_criticalities(table: _Table) -> tuple[str, ...]:
+    values = table.get("criticality", list, list(CRITICALITIES), 'an array like ["C1", "C2"]')
+    for value in values:
+        if value not in CRITICALITIES:
+            raise table.error("criticality", f'"{value}" is not one of {", ".join(CRITICALITIES)}')
+    return tuple(sorted(set(values)))
+
+
+def _read_labels(table: _Table) -> LabelPrefixes:
+    defaults = LabelPrefixes()
+    labels = LabelPrefixes(
+        **{name: table.text(name, getattr(defaults, name)) for name in defaults.__dict__}
+    )
+    table.finish()
+    return labels
+
+
+def _read_tracker(table: _Table, base_dir: Path) -> TrackerConfig:
+    defaults = TrackerConfig()
+    snapshot = table.text("snapshot", "")
+    positive = "a positive integer"
+    tracker = TrackerConfig(
+        kind=table.parsed("kind", None, _parse_choice(TRACKER_KINDS)),
+        project=table.text("project", "") or None,
+        url=table.text("url", "") or None,
+        gitlab_id=table.text("gitlab_id", "") or None,
+        snapshot=(base_dir / snapshot) if snapshot else None,
+        concurrency=table.get("concurrency", int, defaults.concurrency, positive),
+        retries=table.get("retries", int, defaults.retries, "a non-negative integer"),
+        timeout=table.number("timeout", defaults.timeout),
+    )
+    table.finish()
+    if tracker.concurrency < 1:
+        raise table.error("concurrency", f"must be {positive}, not {tracker.concurrency}")
+    if tracker.retries < 0:
+        raise table.error("retries", f"must not be negative, not {tracker.retries}")
+    if tracker.kind == "snapshot" and tracker.snapshot is None:
+        raise table.error("snapshot", 'is required when kind = "snapshot" (the file to read)')
+    if tracker.kind is None and (tracker.project or tracker.gitlab_id):
+        tracker = TrackerConfig(**{**tracker.__dict__, "kind": "gitlab"})
+    elif tracker.kind is None and tracker.snapshot is not None:
+        tracker = TrackerConfig(**{**tracker.__dict__, "kind": "snapshot"})
+    return tracker
+
+
+def _read_calendar(table: _Table) -> CalendarConfig:
+    defaults = CalendarConfig()
+    calendar = CalendarConfig(
+        name=table.text("name", defaults.name),
+        domain=table.text("domain", defaults.domain),
+        refresh=table.parsed("refresh", defaults.refresh, parse_duration),
+        duration=table.parsed("duration", defaults.duration, parse_duration),
+    )
+    table.finish()
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", calendar.domain):
+        raise table.error("domain", f'"{calendar.domain}" is not a domain name')
+    if calendar.refresh.is_business or calendar.refresh.amount == 0:
+        raise table.error("refresh", "must be a non-zero number of hours, days or weeks")
+    if calendar.duration.is_business or calendar.duration.amount == 0:
+        raise table.error("duration", "must be a non-zero number of hours, days or weeks")
+    return calendar

@@ -1,0 +1,58 @@
+"""Durations as rollout.toml writes them: "3 business days", "4 weeks", "72 hours"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+Unit = Literal["days", "business days", "weeks", "hours"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s+(business\s+days?|days?|weeks?|hours?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: Unit
+
+    @property
+    def is_business(self) -> bool:
+        return self.unit == "business days"
+
+    def as_timedelta(self) -> timedelta:
+        """The calendar length; business days have none and must go through a calendar."""
+        if self.unit == "hours":
+            return timedelta(hours=self.amount)
+        if self.unit == "weeks":
+            return timedelta(weeks=self.amount)
+        if self.unit == "days":
+            return timedelta(days=self.amount)
+        raise ValueError("business days have no fixed length")
+
+    def __str__(self) -> str:
+        unit = self.unit if self.amount != 1 else self.unit[:-1]
+        return f"{self.amount} {unit}"
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse "N days", "N business days", "N weeks" or "N hours"; raise ValueError otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(
+            f'cannot read duration "{text}"; '
+            'write "N days", "N business days", "N weeks" or "N hours"'
+        )
+    amount = int(match.group(1))
+    word = " ".join(match.group(2).lower().split())
+    unit: Unit
+    if word.startswith("business"):
+        unit = "business days"
+    elif word.startswith("day"):
+        unit = "days"
+    elif word.startswith("week"):
+        unit = "weeks"
+    else:
+        unit = "hours"
+    return Duration(amount, unit)

@@ -1,0 +1,33 @@
+"""The exceptions rollout raises for conditions a user can fix.
+
+The CLI turns every one of them into a single ``Error: ...`` line and exit code 2;
+library callers catch :class:`RolloutError`.
+"""
+
+from __future__ import annotations
+
+
+class RolloutError(Exception):
+    """Base of every error rollout reports to its user."""
+
+
+class ConfigError(RolloutError):
+    """A value in rollout.toml is missing, mistyped or impossible."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{source}: {key}: {problem}")
+
+
+class TrackerError(RolloutError):
+    """The issue tracker (GitLab or a snapshot file) could not answer."""
+
+
+class TemplateError(RolloutError):
+    """A Jinja template is broken or uses a variable it was not given."""
+
+
+class OutputError(RolloutError):
+    """A file could not be written."""

@@ -1,0 +1,1 @@
+"""Views: turning library results into text tables and JSON-ready data for the CLI."""

@@ -1,0 +1,1 @@
+"""Jinja templates shipped with rollout; a team overrides them with [templates] dir."""
