@@ -60,3 +60,13 @@ def test_help_does_not_import_the_heavy_libraries(tmp_path: Path) -> None:
     modules = imported_modules(tmp_path, "--help")
     heavy = {"holidays", "icalendar", "jinja2", "gitlab", "requests"}
     assert not {m for m in modules if m.split(".")[0] in heavy}
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "rollout").rglob("__init__.py")
+    }
+    assert found | {"rollout.templates"} == listed
