@@ -8,20 +8,30 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import Config, load_config, parse_config
 from rollout.durations import Duration, parse_duration
 from rollout.errors import ConfigError, OutputError, RolloutError, TemplateError, TrackerError
+from rollout.issues import Issue
+from rollout.readiness import Assessor, Check, Verdict
 from rollout.schedule import Deployment, Schedule
+from rollout.trackers import IssueQuery, Tracker, open_tracker
 
 __all__ = [
+    "Assessor",
     "BusinessCalendar",
+    "Check",
     "Config",
     "ConfigError",
     "Deployment",
     "Duration",
+    "Issue",
+    "IssueQuery",
     "OutputError",
     "RolloutError",
     "Schedule",
     "TemplateError",
+    "Tracker",
     "TrackerError",
+    "Verdict",
     "load_config",
+    "open_tracker",
     "parse_config",
     "parse_duration",
 ]

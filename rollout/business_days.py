@@ -95,6 +95,18 @@ class BusinessCalendar:
                 return strictly_before[-count].date()
             window *= 2
 
+    def after(self, day: date, count: int) -> date:
+        """The ``count``-th business day after ``day`` (``day`` itself not counted)."""
+        window = _WINDOW + timedelta(days=2 * count)
+        while True:
+            last = day + window
+            days = self._days(day + timedelta(days=1), last).between(
+                _midnight(day), _midnight(last), inc=True
+            )
+            if len(days) >= count:
+                return days[count - 1].date()
+            window *= 2
+
     def count_between(self, start: date, end: date) -> int:
         """Business days after ``start`` up to and including ``end`` (0 when end <= start)."""
         if end <= start:

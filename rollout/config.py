@@ -152,6 +152,38 @@ class LabelPrefixes:
 
 
 @dataclass(frozen=True)
+class LabelValues:
+    """The label values rollout gives a meaning to; each may have aliases (first is canonical)."""
+
+    # stages (after the stage prefix)
+    triage: tuple[str, ...] = ("Triage",)
+    planning: tuple[str, ...] = ("Planning",)
+    scheduling: tuple[str, ...] = ("Scheduling",)
+    queued: tuple[str, ...] = ("Queued",)
+    development: tuple[str, ...] = ("Development",)
+    validation: tuple[str, ...] = ("Validation",)
+    implementation: tuple[str, ...] = ("Implementation",)
+    completed: tuple[str, ...] = ("Completed",)
+    blocked: tuple[str, ...] = ("Blocked",)
+    backlogged: tuple[str, ...] = ("Backlogged",)
+    # validation (after the validation prefix); older trackers say Requested for Awaiting
+    awaiting: tuple[str, ...] = ("Awaiting", "Requested")
+    received: tuple[str, ...] = ("Received",)
+    rejected: tuple[str, ...] = ("Rejected",)
+    skipped: tuple[str, ...] = ("Skipped",)
+    # request types
+    bug: tuple[str, ...] = ("Bug",)
+    feature: tuple[str, ...] = ("Feature",)
+    administrative: tuple[str, ...] = ("Administrative",)
+    incident: tuple[str, ...] = ("Incident",)
+    # deployment types
+    standard: tuple[str, ...] = ("Standard",)
+    ad_hoc: tuple[str, ...] = ("Ad-hoc", "Adhoc", "Ad hoc")
+    exception: tuple[str, ...] = ("Exception",)
+    special: tuple[str, ...] = ("Special",)
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     kind: str | None = None  # None: no tracker configured
     project: str | None = None
@@ -178,6 +210,7 @@ class Config:
     notice: NoticePolicy = NoticePolicy()
     freezes: tuple[Freeze, ...] = (DECEMBER_FREEZE,)
     labels: LabelPrefixes = LabelPrefixes()
+    label_values: LabelValues = LabelValues()
     tracker: TrackerConfig = TrackerConfig()
     calendar: CalendarConfig = CalendarConfig()
 
@@ -231,7 +264,7 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         schedule=_read_schedule(root.table("schedule")),
         notice=_read_notice(root.table("notice")),
         freezes=_read_freezes(root, defaults.freezes),
-        labels=_read_labels(root.table("labels")),
+        **_read_labels(root.table("labels")),
         tracker=_read_tracker(root.table("tracker"), base_dir or Path.cwd()),
         calendar=_read_calendar(root.table("calendar")),
     )
@@ -546,13 +579,39 @@ def _read_criticalities(table: _Table) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
-def _read_labels(table: _Table) -> LabelPrefixes:
+def _read_labels(table: _Table) -> dict[str, Any]:
     defaults = LabelPrefixes()
-    labels = LabelPrefixes(
+    prefixes = LabelPrefixes(
         **{name: table.text(name, getattr(defaults, name)) for name in defaults.__dict__}
     )
+    values_table = table.table("values")
+    default_values = LabelValues()
+    values = LabelValues(
+        **{
+            name: _read_aliases(values_table, name, getattr(default_values, name))
+            for name in default_values.__dict__
+        }
+    )
+    values_table.finish()
     table.finish()
-    return labels
+    return {"labels": prefixes, "label_values": values}
+
+
+def _read_aliases(table: _Table, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A label value, or an array of them (the first is the one rollout writes)."""
+    if not table.has(name):
+        return default
+    value = table.data[name]
+    aliases = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(aliases, list)
+        or not aliases
+        or not all(isinstance(alias, str) and alias for alias in aliases)
+    ):
+        raise table.error(
+            name, 'must be a label value or an array of them, e.g. ["Awaiting", "Requested"]'
+        )
+    return tuple(aliases)
 
 
 def _read_tracker(table: _Table, base_dir: Path) -> TrackerConfig:

@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 
 from rollout.config import Config, parse_config
+from rollout.issues import Issue
+from rollout.trackers import issue_from_bundle
 
 
 def write_config(directory: Path, text: str) -> Path:
@@ -16,3 +18,13 @@ def write_config(directory: Path, text: str) -> Path:
 
 def config_from(text: str) -> Config:
     return parse_config(textwrap.dedent(text))
+
+
+def issues_of_story(story: str) -> dict[int, Issue]:
+    """The issues a scenario story describes, as the trackers would hand them over."""
+    from scenarios import load_story
+
+    state = load_story(textwrap.dedent(story))
+    [project] = state.projects.values()
+    snapshot = state.snapshot(project)
+    return {int(bundle["iid"]): issue_from_bundle(bundle) for bundle in snapshot["issues"]}

@@ -52,13 +52,32 @@ def cli(
     """Deployment calendar, readiness checks and change announcements for a team that
     ships standard changes on a fixed monthly date through a GitLab issue tracker."""
     ctx.obj = App(config_path=config_path, tracker=tracker, verbose=verbose)
+    if verbose:
+        _log_to_stderr()
+
+
+def _log_to_stderr() -> None:
+    """--verbose: rollout's own debug messages on stderr (never python-gitlab's or urllib3's)."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("rollout")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("rollout: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
 
 
 def _register() -> None:
     from rollout.cli.calendar import calendar
+    from rollout.cli.check import check
     from rollout.cli.schedule import schedule
+    from rollout.cli.snapshot import snapshot
 
-    for command in (schedule, calendar):
+    for command in (schedule, calendar, check, snapshot):
         cli.add_command(command)
 
 

@@ -18,6 +18,7 @@ import click
 
 if TYPE_CHECKING:
     from rollout.config import Config
+    from rollout.trackers import Tracker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +71,13 @@ class App:
     tracker: TrackerSpec | None = None
     verbose: bool = False
     _config: Config | None = field(default=None, repr=False)
+
+    def tracker_for(self) -> Tracker:
+        """The tracker --tracker names, else the config's."""
+        from rollout.trackers import open_tracker
+
+        spec = self.tracker
+        return open_tracker(self.config, spec.kind if spec else None, spec.path if spec else None)
 
     @property
     def config(self) -> Config:

@@ -1,0 +1,125 @@
+"""Trackers: where issues come from. One interface, two implementations.
+
+- ``gitlab``: the live project over GitLab's REST API (the only module importing python-gitlab);
+- ``snapshot``: a JSON file of GitLab's own shapes, written by ``rollout snapshot``.
+
+Both hand over GitLab's JSON, turned into records by rollout.issues, so the same data
+gives the same answers through either.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rollout.config import Config
+from rollout.errors import TrackerError
+from rollout.issues import Issue, Milestone, Note, issue_from_json, note_from_json
+
+Json = dict[str, Any]
+# Called after each issue's details arrive: (done, total). For progress bars.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IssueQuery:
+    """Which issues to list; GitLab applies these filters itself."""
+
+    state: str = "opened"  # "opened", "closed" or "all"
+    labels: tuple[str, ...] = ()  # all of them
+    milestone: str | None = None  # a title
+    updated_after: datetime | None = None
+
+
+def issue_from_bundle(bundle: Mapping[str, Any]) -> Issue:
+    """An issue as the snapshot file stores it: its JSON plus its events, links and notes."""
+    return issue_from_json(
+        bundle,
+        bundle.get("label_events") or (),
+        bundle.get("links") or (),
+        bundle.get("notes") or (),
+    )
+
+
+class Tracker(ABC):
+    """Reads issues in GitLab's JSON shapes; the record-level methods are shared."""
+
+    project_path: str
+
+    @abstractmethod
+    def project(self) -> Json:
+        """GET /projects/:id."""
+
+    @abstractmethod
+    def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
+        """These issues, each with label_events, links and notes; unknown iids are an error."""
+
+    @abstractmethod
+    def list_bundles(
+        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+    ) -> list[Json]:
+        """The issues matching ``query``; with their events, links and notes when ``details``."""
+
+    @abstractmethod
+    def note_list(self, iid: int) -> list[Json]:
+        """The notes of one issue, fresh from the tracker."""
+
+    @abstractmethod
+    def post_note(self, iid: int, body: str) -> Json:
+        """Add a note to an issue; returns the note as created."""
+
+    @abstractmethod
+    def milestone_list(self) -> list[Json]:
+        """Every milestone of the project, open and closed."""
+
+    @abstractmethod
+    def create_milestone(self, title: str, start_date: str, due_date: str) -> Json: ...
+
+    @abstractmethod
+    def update_milestone(self, milestone_id: int, **fields: str) -> Json: ...
+
+    # ------------------------------------------------------------ records
+
+    def issues(self, iids: Sequence[int], progress: Progress | None = None) -> list[Issue]:
+        return [issue_from_bundle(bundle) for bundle in self.bundles(iids, progress)]
+
+    def issue(self, iid: int) -> Issue:
+        return self.issues([iid])[0]
+
+    def list_issues(
+        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+    ) -> list[Issue]:
+        bundles = self.list_bundles(query, details=details, progress=progress)
+        return [issue_from_bundle(bundle) for bundle in bundles]
+
+    def notes(self, iid: int) -> list[Note]:
+        return [note_from_json(note) for note in self.note_list(iid)]
+
+    def milestones(self) -> list[Milestone]:
+        return [Milestone.from_json(data) for data in self.milestone_list()]
+
+
+def open_tracker(config: Config, kind: str | None = None, path: Path | None = None) -> Tracker:
+    """The tracker a command should read: ``kind``/``path`` from --tracker, else the config's."""
+    kind = kind or config.tracker.kind
+    if kind is None:
+        raise TrackerError(
+            "no tracker configured: set [tracker] in rollout.toml, "
+            "or pass --tracker gitlab or --tracker snapshot:PATH"
+        )
+    if kind == "snapshot":
+        from rollout.trackers.snapshot import SnapshotTracker
+
+        snapshot = path or config.tracker.snapshot
+        if snapshot is None:
+            raise TrackerError(
+                "no snapshot file: pass --tracker snapshot:PATH or set [tracker] snapshot"
+            )
+        return SnapshotTracker.load(snapshot)
+    from rollout.trackers.gitlab import GitLabTracker
+
+    return GitLabTracker.connect(config.tracker)

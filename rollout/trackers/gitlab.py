@@ -1,0 +1,272 @@
+"""The GitLab tracker: the live project through python-gitlab and the REST API v4.
+
+The only module that imports python-gitlab. GitLab filters the lists (state, labels,
+milestone, iids[]); label events, links and notes are fetched only for the issues a
+command needs, several at a time. 429 and 502/503/504 answers are retried by
+python-gitlab itself a bounded number of times; every other failure becomes one
+TrackerError that says what we were doing and what to do about it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import gitlab
+import gitlab.exceptions
+import requests
+
+from rollout.config import TrackerConfig
+from rollout.errors import TrackerError
+from rollout.trackers import IssueQuery, Json, Progress, Tracker
+
+log = logging.getLogger("rollout.gitlab")
+PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
+
+
+class GitLabTracker(Tracker):
+    def __init__(self, client: gitlab.Gitlab, settings: TrackerConfig, project_path: str) -> None:
+        self.client = client
+        self.settings = settings
+        self.project_path = project_path
+        self.url = client.url
+        # lazy: no request until something is read through it
+        self._project = client.projects.get(project_path, lazy=True)
+
+    @classmethod
+    def connect(cls, settings: TrackerConfig) -> GitLabTracker:
+        if not settings.project:
+            raise TrackerError(
+                'no GitLab project: set [tracker] project = "group/project" in rollout.toml'
+            )
+        client = _client(settings)
+        return cls(client, settings, settings.project)
+
+    # ------------------------------------------------------------ reading
+
+    def project(self) -> Json:
+        with self._reporting(f"reading project {self.project_path}"):
+            return self.client.projects.get(self.project_path, **self._retries()).asdict()
+
+    def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
+        wanted = list(dict.fromkeys(iids))
+        found: dict[int, Json] = {}
+        for start in range(0, len(wanted), PER_PAGE):
+            chunk = wanted[start : start + PER_PAGE]
+            query = {"iids": chunk, "state": "all", "per_page": PER_PAGE}
+            with self._reporting(f"reading {_issues_named(chunk, self.project_path)}"):
+                for issue in self._project.issues.list(iterator=True, **query, **self._retries()):
+                    found[int(issue.iid)] = issue.asdict()
+        missing = [iid for iid in wanted if iid not in found]
+        if missing:
+            raise TrackerError(
+                f"{_issues_named(missing, self.project_path)} not found (check the issue numbers)"
+            )
+        self._add_details([found[iid] for iid in wanted], progress)
+        return [found[iid] for iid in iids]
+
+    def list_bundles(
+        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+    ) -> list[Json]:
+        params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
+        if query.labels:
+            params["labels"] = list(query.labels)
+        if query.milestone is not None:
+            params["milestone"] = query.milestone
+        if query.updated_after is not None:
+            params["updated_after"] = query.updated_after.isoformat()
+        with self._reporting(f"listing the issues of {self.project_path}"):
+            listed = [
+                issue.asdict()
+                for issue in self._project.issues.list(iterator=True, **params, **self._retries())
+            ]
+        if details:
+            self._add_details(listed, progress)
+        return listed
+
+    def note_list(self, iid: int) -> list[Json]:
+        with self._reporting(f"reading the notes of issue #{iid} of {self.project_path}"):
+            return self._notes(iid)
+
+    def milestone_list(self) -> list[Json]:
+        with self._reporting(f"listing the milestones of {self.project_path}"):
+            return [
+                m.asdict()
+                for m in self._project.milestones.list(
+                    iterator=True, per_page=PER_PAGE, **self._retries()
+                )
+            ]
+
+    # ------------------------------------------------------------ writing
+
+    def post_note(self, iid: int, body: str) -> Json:
+        # Not retried by python-gitlab: a POST whose answer was lost may have created the
+        # note, so the caller looks for it again before trying once more.
+        with self._reporting(f"posting a note on issue #{iid} of {self.project_path}"):
+            issue = self._project.issues.get(iid, lazy=True)
+            note = issue.notes.create({"body": body}, retry_transient_errors=False, max_retries=0)
+            return note.asdict()
+
+    def create_milestone(self, title: str, start_date: str, due_date: str) -> Json:
+        data = {"title": title, "start_date": start_date, "due_date": due_date}
+        with self._reporting(f"creating milestone {title!r} in {self.project_path}"):
+            return self._project.milestones.create(data, **self._retries()).asdict()
+
+    def update_milestone(self, milestone_id: int, **fields: str) -> Json:
+        with self._reporting(f"updating milestone {milestone_id} of {self.project_path}"):
+            return dict(self._project.milestones.update(milestone_id, fields, **self._retries()))
+
+    # ------------------------------------------------------------ internals
+
+    def _retries(self) -> dict[str, Any]:
+        return {"max_retries": self.settings.retries}
+
+    def _add_details(self, issues: list[Json], progress: Progress | None) -> None:
+        """Fetch label events, links and notes for each issue, a bounded number at a time."""
+        if not issues:
+            return
+        workers = min(self.settings.concurrency, len(issues))
+        done = 0
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for issue, details in zip(issues, pool.map(self._details, issues), strict=True):
+                issue.update(details)
+                done += 1
+                if progress is not None:
+                    progress(done, len(issues))
+
+    def _details(self, issue: Json) -> Json:
+        iid = int(issue["iid"])
+        with self._reporting(f"reading the history of issue #{iid} of {self.project_path}"):
+            handle = self._project.issues.get(iid, lazy=True)
+            events = handle.resourcelabelevents.list(
+                iterator=True, per_page=PER_PAGE, **self._retries()
+            )
+            links = handle.links.list(get_all=True, **self._retries())
+            return {
+                "label_events": [e.asdict() for e in events],
+                "links": [link.asdict() for link in links],
+                "notes": self._notes(iid),
+            }
+
+    def _notes(self, iid: int) -> list[Json]:
+        handle = self._project.issues.get(iid, lazy=True)
+        notes = handle.notes.list(iterator=True, per_page=PER_PAGE, **self._retries())
+        return [note.asdict() for note in notes]
+
+    @contextmanager
+    def _reporting(self, what: str) -> Iterator[None]:
+        """Turn whatever GitLab or the network did into one TrackerError; ``what`` is what we
+        were doing, e.g. "reading issue #42 of group/project"."""
+        log.debug("GitLab: %s", what)
+        try:
+            yield
+        except gitlab.exceptions.GitlabError as error:
+            raise TrackerError(_explain_gitlab(error, what, self.url)) from None
+        except requests.exceptions.Timeout:
+            raise TrackerError(
+                f"GitLab at {self.url} did not answer within {self.settings.timeout:g} s while "
+                f"{what}; try again, or raise [tracker] timeout"
+            ) from None
+        except requests.exceptions.RequestException as error:
+            raise TrackerError(
+                f"cannot reach GitLab at {self.url} while {what}: "
+                f"{_network_reason(error)}; "
+                "check GITLAB_URL and your network"
+            ) from None
+
+
+def _issues_named(iids: Sequence[int], project: str) -> str:
+    names = ", ".join(f"#{iid}" for iid in iids)
+    return f"issue{'s' if len(iids) > 1 else ''} {names} of {project}"
+
+
+def _client(settings: TrackerConfig) -> gitlab.Gitlab:
+    """A client from GITLAB_URL and GITLAB_TOKEN (or CI_JOB_TOKEN), else a config section."""
+    url = os.environ.get("GITLAB_URL") or settings.url or os.environ.get("CI_SERVER_URL")
+    token = os.environ.get("GITLAB_TOKEN")
+    job_token = os.environ.get("CI_JOB_TOKEN")
+    options: dict[str, Any] = {
+        "timeout": settings.timeout,
+        "per_page": PER_PAGE,
+        "retry_transient_errors": True,
+    }
+    if token or job_token:
+        if not url:
+            raise TrackerError("no GitLab URL: set GITLAB_URL or [tracker] url")
+        credentials = {"private_token": token} if token else {"job_token": job_token}
+        return gitlab.Gitlab(url, **credentials, **options)
+    if settings.gitlab_id:
+        try:
+            client = gitlab.Gitlab.from_config(settings.gitlab_id)
+        except gitlab.config.GitlabConfigMissingError:
+            raise TrackerError(
+                "no python-gitlab config file found for "
+                f"[tracker] gitlab_id = {settings.gitlab_id!r}; see python-gitlab's docs"
+            ) from None
+        except gitlab.config.ConfigError as error:
+            raise TrackerError(
+                f"python-gitlab config section {settings.gitlab_id!r}: {error}"
+            ) from None
+        client.per_page = PER_PAGE
+        client.retry_transient_errors = True
+        client.timeout = settings.timeout
+        return client
+    raise TrackerError(
+        "no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+        "or name a python-gitlab config section in [tracker] gitlab_id"
+    )
+
+
+def _explain_gitlab(error: gitlab.exceptions.GitlabError, what: str, url: str) -> str:
+    code = error.response_code
+    message = _one_line(str(error.error_message or "")) or "no message"
+    # GitLab's messages usually start with the code already ("404 Project Not Found").
+    status = message if message.startswith(str(code)) else f"{code} {message}"
+    if isinstance(error, gitlab.exceptions.GitlabParsingError):
+        return (
+            f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again"
+        )
+    if code == 401:
+        return (
+            f"GitLab rejected the token ({status}) while {what}; "
+            "check GITLAB_TOKEN (or CI_JOB_TOKEN) and that it has the api or read_api scope"
+        )
+    if code == 403:
+        return (
+            f"GitLab rejected the token ({status}) while {what}: "
+            "it has no access to this; use a token of a project member"
+        )
+    if code == 404:
+        if "project" in message.lower():
+            return (
+                f"project not found while {what} ({status}); "
+                "check [tracker] project"
+            )
+        return f"not found while {what} ({status})"
+    if code == 429:
+        return (
+            f"GitLab kept rate limiting ({code}) while {what}, even after retries; "
+            "try again later"
+        )
+    if code is not None and code >= 500:
+        return (
+            f"GitLab answered {status} while {what}, even after retries; "
+            "try again later"
+        )
+    return f"GitLab refused this while {what} ({status})"
+
+
+def _network_reason(error: requests.exceptions.RequestException) -> str:
+    text = str(error)
+    for reason in ("Connection refused", "Name or service not known", "Connection aborted"):
+        if reason in text:
+            return reason.lower()
+    return type(error).__name__
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]

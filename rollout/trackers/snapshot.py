@@ -1,0 +1,96 @@
+"""The snapshot tracker: a JSON file of GitLab's own shapes (PRODUCT.md §4).
+
+Filters are applied here the way GitLab applies them, so a command gives the same answer
+from a snapshot as from the project it was taken of.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rollout.errors import TrackerError
+from rollout.trackers import IssueQuery, Json, Progress, Tracker
+
+READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
+
+
+class SnapshotTracker(Tracker):
+    def __init__(self, data: Json, source: str) -> None:
+        self.data = data
+        self.source = source
+        self.project_path = str(data["project"].get("path_with_namespace") or source)
+        self._by_iid = {int(issue["iid"]): issue for issue in data["issues"]}
+
+    @classmethod
+    def load(cls, path: Path) -> SnapshotTracker:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise TrackerError(f"cannot read snapshot {path}: {error.strerror or error}") from None
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise TrackerError(f"{path} is not a snapshot file: {error}") from None
+        if not (
+            isinstance(data, dict)
+            and isinstance(data.get("project"), dict)
+            and isinstance(data.get("issues"), list)
+            and all(isinstance(issue, dict) and "iid" in issue for issue in data["issues"])
+        ):
+            raise TrackerError(
+                f'{path} is not a snapshot file: expected {{"project": {{...}}, "issues": [...]}}; '
+                "write one with rollout snapshot"
+            )
+        return cls(data, str(path))
+
+    def project(self) -> Json:
+        return dict(self.data["project"])
+
+    def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
+        missing = [iid for iid in iids if iid not in self._by_iid]
+        if missing:
+            names = ", ".join(f"#{iid}" for iid in missing)
+            raise TrackerError(f"issue {names} not found in the snapshot {self.source}")
+        return [self._by_iid[iid] for iid in iids]
+
+    def list_bundles(
+        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+    ) -> list[Json]:
+        found = [issue for issue in self.data["issues"] if _matches(issue, query)]
+        # GitLab's default order: newest first.
+        return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
+
+    def note_list(self, iid: int) -> list[Json]:
+        return list(self.bundles([iid])[0].get("notes") or [])
+
+    def post_note(self, iid: int, body: str) -> Json:
+        raise TrackerError(READ_ONLY)
+
+    def milestone_list(self) -> list[Json]:
+        return list(self.data.get("milestones") or [])
+
+    def create_milestone(self, title: str, start_date: str, due_date: str) -> Json:
+        raise TrackerError(READ_ONLY)
+
+    def update_milestone(self, milestone_id: int, **fields: str) -> Json:
+        raise TrackerError(READ_ONLY)
+
+
+def _matches(issue: dict[str, Any], query: IssueQuery) -> bool:
+    if query.state != "all" and issue.get("state") != query.state:
+        return False
+    if not set(query.labels) <= set(issue.get("labels") or ()):
+        return False
+    if query.milestone is not None:
+        milestone = issue.get("milestone") or {}
+        if milestone.get("title") != query.milestone:
+            return False
+    if query.updated_after is not None:
+        updated = datetime.fromisoformat(str(issue.get("updated_at")))
+        if updated <= query.updated_after:
+            return False
+    return True

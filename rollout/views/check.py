@@ -1,0 +1,50 @@
+"""Readiness verdicts for people (a block per issue) and for scripts (JSON, PRODUCT.md §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rollout.readiness import DEPLOYMENT_NAMES, Verdict
+from rollout.safety import terminal_text
+
+MARKS = {"ok": "✓", "error": "✗", "warning": "!"}
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    issue = verdict.issue
+    return {
+        "iid": issue.iid,
+        "title": issue.title,
+        "web_url": issue.web_url,
+        "ready": verdict.ready,
+        "ships_on": verdict.ships_on.isoformat() if verdict.ships_on else None,
+        "deployment_type": verdict.deployment_type,
+        "milestone": verdict.deployment.milestone if verdict.ready and verdict.deployment else None,
+        "signed_off_at": verdict.signoff.at.isoformat()
+        if verdict.signoff.given and verdict.signoff.at
+        else None,
+        "checks": [
+            {"id": check.id, "ok": check.ok, "level": check.level, "detail": check.detail}
+            for check in verdict.checks
+        ],
+    }
+
+
+def verdicts_text(verdicts: Sequence[Verdict]) -> str:
+    return "\n".join(_block(verdict) for verdict in verdicts)
+
+
+def _block(verdict: Verdict) -> str:
+    issue = verdict.issue
+    if verdict.ready and verdict.ships_on is not None:
+        kind = DEPLOYMENT_NAMES[verdict.deployment_type or "standard"]
+        head = f"#{issue.iid} Ready — ships {verdict.ships_on}, {kind}"
+    else:
+        head = f"#{issue.iid} Not ready"
+    width = max(len(check.id) for check in verdict.checks)
+    lines = [head, f"  {terminal_text(issue.title)}"]
+    for check in verdict.checks:
+        mark = MARKS["ok"] if check.ok else MARKS[check.level]
+        lines.append(f"  {mark} {check.id.ljust(width)}  {terminal_text(check.detail, 400)}")
+    return "\n".join(lines) + "\n"
