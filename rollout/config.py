@@ -203,6 +203,39 @@ class CalendarConfig:
     duration: Duration = Duration(1, "hours")  # length of a timed deployment's event
 
 
+def _default_targets() -> dict[str, Duration | None]:
+    return {
+        "triage": Duration(2, "business days"),
+        "planning": Duration(5, "business days"),
+        "scheduling": Duration(5, "business days"),  # reviewed weekly
+        "queued": None,  # waits for capacity
+        "development": Duration(15, "business days"),
+        "validation": Duration(5, "business days"),
+        "implementation": Duration(3, "business days"),
+        "completed": Duration(2, "business days"),  # closed within two
+        "blocked": None,  # escalated instead, see escalation
+        "backlogged": None,
+    }
+
+
+@dataclass(frozen=True)
+class Targets:
+    """How long an issue should stay in each stage, and the Blocked escalation step."""
+
+    by_stage: Mapping[str, Duration | None] = field(default_factory=_default_targets)
+    escalation: Duration = Duration(1, "weeks")  # each step: blocker, leadership, next level, close
+
+
+@dataclass(frozen=True)
+class AnnounceConfig:
+    """Where announcements find their parts in an issue description."""
+
+    what_headings: tuple[str, ...] = ("What", "Proposal")
+    why_headings: tuple[str, ...] = ("Why", "Business need")
+    other_headings: tuple[str, ...] = ("Other information", "Additional information")
+    audiences: Mapping[str, str] = field(default_factory=dict)  # Customer:: value -> who
+
+
 @dataclass(frozen=True)
 class Config:
     source: str = BUILT_IN
@@ -213,6 +246,9 @@ class Config:
     label_values: LabelValues = LabelValues()
     tracker: TrackerConfig = TrackerConfig()
     calendar: CalendarConfig = CalendarConfig()
+    targets: Targets = Targets()
+    announce: AnnounceConfig = AnnounceConfig()
+    templates_dir: Path | None = None
 
 
 # --------------------------------------------------------------------------- finding
@@ -267,6 +303,9 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         **_read_labels(root.table("labels")),
         tracker=_read_tracker(root.table("tracker"), base_dir or Path.cwd()),
         calendar=_read_calendar(root.table("calendar")),
+        targets=_read_targets(root.table("targets")),
+        announce=_read_announce(root.table("announce"), root.table("audiences")),
+        templates_dir=_read_templates(root.table("templates"), base_dir or Path.cwd()),
     )
     root.finish()
     return config
@@ -658,3 +697,50 @@ def _read_calendar(table: _Table) -> CalendarConfig:
     if calendar.duration.is_business or calendar.duration.amount == 0:
         raise table.error("duration", "must be a non-zero number of hours, days or weeks")
     return calendar
+
+
+def _read_targets(table: _Table) -> Targets:
+    defaults = Targets()
+
+    def target(text: str) -> Duration | None:
+        return None if text.strip().lower() in ("", "none") else parse_duration(text)
+
+    by_stage = {
+        stage: table.parsed(stage, default, target) for stage, default in defaults.by_stage.items()
+    }
+    escalation = table.parsed("escalation", defaults.escalation, parse_duration)
+    table.finish()
+    if escalation.amount == 0:
+        raise table.error("escalation", "must be longer than 0")
+    return Targets(by_stage, escalation)
+
+
+def _read_headings(table: _Table, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    values = table.get(name, list, list(default), 'an array of headings like ["What", "Proposal"]')
+    if not all(isinstance(value, str) and value.strip() for value in values):
+        raise table.error(name, "must hold non-empty strings")
+    return tuple(values)
+
+
+def _read_announce(table: _Table, audiences_table: _Table) -> AnnounceConfig:
+    defaults = AnnounceConfig()
+    announce = AnnounceConfig(
+        what_headings=_read_headings(table, "what_headings", defaults.what_headings),
+        why_headings=_read_headings(table, "why_headings", defaults.why_headings),
+        other_headings=_read_headings(table, "other_headings", defaults.other_headings),
+        audiences={name: audiences_table.text(name, "") for name in audiences_table.data},
+    )
+    table.finish()
+    audiences_table.finish()
+    return announce
+
+
+def _read_templates(table: _Table, base_dir: Path) -> Path | None:
+    directory = table.text("dir", "")
+    table.finish()
+    if not directory:
+        return None
+    path = base_dir / directory
+    if not path.is_dir():
+        raise table.error("dir", f"{path} is not a directory")
+    return path
