@@ -24,6 +24,11 @@ class ConfigError(RolloutError):
 class TrackerError(RolloutError):
     """The issue tracker (GitLab or a snapshot file) could not answer."""
 
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        # True when trying again later may work (rate limit, 5xx, network trouble).
+        self.transient = transient
+
 
 class TemplateError(RolloutError):
     """A Jinja template is broken or uses a variable it was not given."""

@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from rollout.config import Config
+from rollout.announce import announcement_context
+from rollout.config import Config, add_months
 from rollout.files import write_all_atomically
 from rollout.ical import FeedEvent, build_feed
+from rollout.readiness import Verdict
 from rollout.render import Templates
-from rollout.schedule import Deployment
+from rollout.safety import FORMATS
+from rollout.schedule import Deployment, Schedule
 
 DEPLOYMENTS = "deployments.ics"
 DEADLINES = "deadlines.ics"
+CHANGES = "changes.ics"
 _REMINDER_LENGTH = timedelta(minutes=30)
 
 
@@ -173,6 +177,44 @@ def _freeze_events(
     return events
 
 
+def change_feed(
+    verdicts: Sequence[Verdict], config: Config, templates: Templates, first: date, last: date
+) -> Feed:
+    """One event per ready issue on its ships-on date, keyed by the issue.
+
+    An issue whose date moves keeps its UID (and gets SEQUENCE + 1); one that no longer
+    ships is left out, and calendar apps drop it on their next refresh.
+    """
+    schedule = Schedule(config)
+    events = []
+    for verdict in verdicts:
+        day = verdict.ships_on
+        if day is None or not first <= day <= last:
+            continue
+        issue = verdict.issue
+        context = announcement_context(issue, "pre", day, day, config, FORMATS["ics"])
+        deployment = schedule.deployment_on(day) if verdict.deployment_type == "standard" else None
+        start: date | datetime
+        end: date | datetime
+        if deployment is not None and deployment.start is not None:
+            start = deployment.start
+            end = start + config.calendar.duration.as_timedelta()
+        else:
+            start, end = _all_day(day)
+        events.append(
+            FeedEvent(
+                uid=_uid("change", f"{issue.project_id}-{issue.iid}", config),
+                summary=templates.render_block("change.ics.j2", "summary", context),
+                description=templates.render_block("change.ics.j2", "description", context),
+                start=start,
+                end=end,
+                url=context["issue"]["url"] or None,
+                categories=("Change",),
+            )
+        )
+    return Feed(CHANGES, f"{config.calendar.name}: changes", tuple(events))
+
+
 def encode_feeds(
     feeds: Sequence[Feed], out_dir: Path, config: Config, now: datetime
 ) -> dict[Path, bytes]:
@@ -212,13 +254,16 @@ def build_time() -> datetime:
 
 
 def write_calendars(
-    config: Config, start: date, months: int, out_dir: Path, now: datetime
+    config: Config,
+    start: date,
+    months: int,
+    out_dir: Path,
+    now: datetime,
+    changes: Sequence[Verdict] | None = None,
 ) -> list[Path]:
-    """Compute the schedule from the month of ``start`` and write every feed into ``out_dir``."""
-    from rollout.config import add_months
-    from rollout.schedule import Schedule
-
-    templates = Templates()
+    """Compute the schedule from the month of ``start`` and write the feeds into ``out_dir``:
+    deployments and deadlines always, changes.ics when ``changes`` (ready verdicts) are given."""
+    templates = Templates(config.templates_dir)
     deployments = Schedule(config).deployments(start, months)
     first = start.replace(day=1)
     last = add_months(first, months) - timedelta(days=1)
@@ -226,4 +271,6 @@ def write_calendars(
         deployment_feed(deployments, config, templates),
         deadline_feed(deployments, config, templates, first, last),
     ]
+    if changes is not None:
+        feeds.append(change_feed(changes, config, templates, first, last))
     return write_feeds(feeds, out_dir, config, now)

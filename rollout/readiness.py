@@ -64,6 +64,7 @@ class Verdict:
     deployment: Deployment | None  # the standard deployment it ships with, when there is one
     signoff: SignOff
     checks: tuple[Check, ...]
+    missed: str | None = None  # why an earlier deployment could not take it
 
     @property
     def iid(self) -> int:
@@ -119,6 +120,7 @@ class Assessor:
             deployment=shipping.deployment,
             signoff=signoff,
             checks=tuple(checks),
+            missed=shipping.missed,
         )
 
     def planned_date(self, issue: Issue, as_of: date) -> ShipDate:

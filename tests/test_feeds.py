@@ -200,7 +200,10 @@ def test_calendar_command_writes_both_feeds_atomically(run: RunCli, workdir: Pat
     result = run("calendar", "--from", "2027-01-01", "--months", "2", "--out", "public")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr == "wrote public/deployments.ics\nwrote public/deadlines.ics\n"
+    assert result.stderr == (
+        "changes.ics skipped: no tracker configured ([tracker] in rollout.toml or --tracker)\n"
+        "wrote public/deployments.ics\nwrote public/deadlines.ics\n"
+    )
     assert sorted(p.name for p in (workdir / "public").iterdir()) == ["deadlines.ics", "deployments.ics"]
 
 
@@ -217,8 +220,10 @@ def test_unwritable_output_is_one_error_line_and_keeps_the_old_feed(run: RunCli,
     (workdir / "public").write_text("not a directory", encoding="utf-8")
     result = run("calendar", "--out", "public/feeds")
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: cannot write public/feeds/deployments.ics: ")
-    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("changes.ics skipped: no tracker configured")
+    error = result.stderr.splitlines()[1]
+    assert error.startswith("Error: cannot write public/feeds/deployments.ics: ")
+    assert result.stderr.count("\n") == 2
     assert (workdir / "public").read_text(encoding="utf-8") == "not a directory"
 
 

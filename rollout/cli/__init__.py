@@ -72,12 +72,14 @@ def _log_to_stderr() -> None:
 
 
 def _register() -> None:
+    from rollout.cli.announce import announce
     from rollout.cli.calendar import calendar
     from rollout.cli.check import check
+    from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
     from rollout.cli.snapshot import snapshot
 
-    for command in (schedule, calendar, check, snapshot):
+    for command in (schedule, calendar, check, announce, notes, snapshot):
         cli.add_command(command)
 
 

@@ -22,10 +22,12 @@ from rollout.cli.options import App, pass_app, range_options, say, today_in
 )
 @pass_app
 def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
-    """Write deployments.ics and deadlines.ics for calendar apps to subscribe to.
+    """Write deployments.ics, deadlines.ics and changes.ics for calendar apps.
 
-    An event that changed since the files in --out were written gets SEQUENCE + 1;
-    unchanged inputs give byte-identical files.
+    changes.ics has one event per ready change on its ships-on date; it needs a tracker
+    and is skipped (with a note on stderr) without one. An event that changed since the
+    files in --out were written gets SEQUENCE + 1; unchanged inputs give byte-identical
+    files.
 
     \b
     Examples:
@@ -35,6 +37,14 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
     from rollout.feeds import build_time, write_calendars
 
     config = app.config
-    written = write_calendars(config, start or today_in(config), months, out_dir, build_time())
+    today = today_in(config)
+    changes = None
+    if app.tracker is not None or config.tracker.kind is not None:
+        from rollout.changes import ready_changes
+
+        changes = ready_changes(app.tracker_for(), config, today)
+    else:
+        say("changes.ics skipped: no tracker configured ([tracker] in rollout.toml or --tracker)")
+    written = write_calendars(config, start or today, months, out_dir, build_time(), changes)
     for path in written:
         say(f"wrote {path}")

@@ -26,6 +26,7 @@ from rollout.trackers import IssueQuery, Json, Progress, Tracker
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
+TRANSIENT = (429, 500, 502, 503, 504)
 
 
 class GitLabTracker(Tracker):
@@ -165,17 +166,24 @@ class GitLabTracker(Tracker):
         try:
             yield
         except gitlab.exceptions.GitlabError as error:
-            raise TrackerError(_explain_gitlab(error, what, self.url)) from None
+            transient = error.response_code in TRANSIENT or isinstance(
+                error, gitlab.exceptions.GitlabParsingError
+            )
+            raise TrackerError(
+                _explain_gitlab(error, what, self.url), transient=transient
+            ) from None
         except requests.exceptions.Timeout:
             raise TrackerError(
                 f"GitLab at {self.url} did not answer within {self.settings.timeout:g} s while "
-                f"{what}; try again, or raise [tracker] timeout"
+                f"{what}; try again, or raise [tracker] timeout",
+                transient=True,
             ) from None
         except requests.exceptions.RequestException as error:
             raise TrackerError(
                 f"cannot reach GitLab at {self.url} while {what}: "
                 f"{_network_reason(error)}; "
-                "check GITLAB_URL and your network"
+                "check GITLAB_URL and your network",
+                transient=True,
             ) from None
 
 
@@ -227,9 +235,7 @@ def _explain_gitlab(error: gitlab.exceptions.GitlabError, what: str, url: str) -
     # GitLab's messages usually start with the code already ("404 Project Not Found").
     status = message if message.startswith(str(code)) else f"{code} {message}"
     if isinstance(error, gitlab.exceptions.GitlabParsingError):
-        return (
-            f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again"
-        )
+        return f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again"
     if code == 401:
         return (
             f"GitLab rejected the token ({status}) while {what}; "
@@ -242,21 +248,14 @@ def _explain_gitlab(error: gitlab.exceptions.GitlabError, what: str, url: str) -
         )
     if code == 404:
         if "project" in message.lower():
-            return (
-                f"project not found while {what} ({status}); "
-                "check [tracker] project"
-            )
+            return f"project not found while {what} ({status}); check [tracker] project"
         return f"not found while {what} ({status})"
     if code == 429:
         return (
-            f"GitLab kept rate limiting ({code}) while {what}, even after retries; "
-            "try again later"
+            f"GitLab kept rate limiting ({code}) while {what}, even after retries; try again later"
         )
     if code is not None and code >= 500:
-        return (
-            f"GitLab answered {status} while {what}, even after retries; "
-            "try again later"
-        )
+        return f"GitLab answered {status} while {what}, even after retries; try again later"
     return f"GitLab refused this while {what} ({status})"
 
 

@@ -1,0 +1,204 @@
+"""Change Management announcements: before a change ships, reminders, and after it is live.
+
+The context handed to the templates is built here from an issue, with every piece of
+issue text already made safe for the output format (rollout.safety). Posting to the
+issue is idempotent: the note carries a hidden marker, and a marker already on the
+issue means the announcement was made.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rollout.config import Config
+from rollout.descriptions import section
+from rollout.errors import RolloutError, TrackerError
+from rollout.issues import Issue, Note, note_from_json
+from rollout.markers import Marker, markers_in
+from rollout.readiness import DEPLOYMENT_NAMES, Assessor
+from rollout.render import Templates
+from rollout.safety import FORMATS, Format
+from rollout.schedule import Schedule
+from rollout.trackers import Tracker
+from rollout.workflow import Vocabulary, local_date, read_labels
+
+PHASES = ("pre", "reminder", "post")
+TEMPLATE_FOR_FORMAT = {
+    "md": "announce.md.j2",
+    "slack": "announce.slack.j2",
+    "text": "announce.txt.j2",
+}
+
+
+class AnnouncementError(RolloutError):
+    """The announcement cannot be made (yet): no date, or the wrong time for this phase."""
+
+
+@dataclass(frozen=True)
+class Announcement:
+    iid: int
+    phase: str
+    deploy_date: date
+    text: str
+    marker: Marker
+
+
+def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor) -> date:
+    """The deployment date an announcement names.
+
+    Before the change ships this is the planned date of PRODUCT.md §6. Once it has
+    shipped, the rule would name the next deployment, so a post-announcement names the
+    date the last pre-announcement or reminder announced, else the date the rule gave
+    on the day the change was signed off.
+    """
+    if phase == "post":
+        announced = [
+            posted.marker.deploy_date
+            for posted in markers_in(issue.notes)
+            if posted.marker.phase in ("pre", "reminder")
+        ]
+        if announced:
+            return announced[-1]
+        verdict = assessor.assess(issue, as_of)
+        if verdict.signoff.given and verdict.signoff.at is not None:
+            as_of = min(as_of, local_date(verdict.signoff.at, assessor.zone))
+    planned = assessor.planned_date(issue, as_of)
+    if planned.day is None:
+        raise AnnouncementError(f"cannot announce #{issue.iid}: {planned.problem}")
+    return planned.day
+
+
+def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> None:
+    if phase == "post" and as_of < deploy_date:
+        raise AnnouncementError(
+            f"#{iid} ships on {deploy_date}; the post-announcement can go out from that day on"
+        )
+    if phase == "reminder" and as_of > deploy_date:
+        raise AnnouncementError(
+            f"#{iid} shipped on {deploy_date}; send the post-announcement (--phase post) instead"
+        )
+
+
+def _safe_url(url: str) -> str:
+    """An http(s) URL with nothing that could end a Markdown link or an attribute."""
+    if not re.match(r"^https?://[^\s<>\"'()\\]+$", url):
+        return ""
+    return url
+
+
+def announcement_context(
+    issue: Issue, phase: str, deploy_date: date, as_of: date, config: Config, fmt: Format
+) -> dict[str, Any]:
+    """The variables every announcement template gets (documented in the README)."""
+    reading = read_labels(issue.labels, Vocabulary.from_config(config))
+    settings = config.announce
+    kind = reading.deployment_type or "standard"
+    deployment = Schedule(config).deployment_on(deploy_date) if kind == "standard" else None
+    criticality = reading.criticality
+    notice = config.notice.by_criticality.get(criticality) if criticality else None
+    return {
+        "phase": phase,
+        "today": as_of,
+        "issue": {
+            "iid": issue.iid,
+            "reference": f"#{issue.iid}",
+            "title": fmt.inline(issue.title),
+            "url": _safe_url(issue.web_url),
+            "what": fmt.block(section(issue.description, settings.what_headings)),
+            "why": fmt.block(section(issue.description, settings.why_headings)),
+            "other": fmt.block(section(issue.description, settings.other_headings)),
+            "requester": fmt.inline(issue.author.name or issue.author.username),
+            "assignees": [fmt.inline(person.name or person.username) for person in issue.assignees],
+            "criticality": criticality,
+            "notice": str(notice) if notice and notice.amount else None,
+            "customers": [fmt.inline(customer) for customer in reading.customers],
+        },
+        "who": [fmt.inline(settings.audiences.get(c) or c) for c in reading.customers],
+        "when": {
+            "date": deploy_date,
+            "weekday": f"{deploy_date:%A}",
+            "deployment_type": DEPLOYMENT_NAMES[kind],
+            "time": f"{deployment.start:%H:%M}" if deployment and deployment.start else None,
+            "timezone": config.schedule.timezone,
+            "milestone": deployment.milestone if deployment else None,
+            "days": (deploy_date - as_of).days,
+        },
+    }
+
+
+def render_announcement(
+    issue: Issue,
+    phase: str,
+    fmt: str,
+    as_of: date,
+    config: Config,
+    templates: Templates | None = None,
+) -> Announcement:
+    assessor = Assessor(config)
+    deploy_date = announcement_date(issue, phase, as_of, assessor)
+    check_timing(phase, deploy_date, as_of, issue.iid)
+    context = announcement_context(issue, phase, deploy_date, as_of, config, FORMATS[fmt])
+    templates = templates or Templates(config.templates_dir)
+    text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
+    marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)
+    return Announcement(issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker)
+
+
+# --------------------------------------------------------------------------- posting
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    posted: bool
+    note: Note  # the note now on the issue: the one posted, or the one found
+
+
+def note_body(announcement: Announcement) -> str:
+    return f"{announcement.text.rstrip()}\n\n{announcement.marker.render()}\n"
+
+
+def find_marker(notes: list[Note], marker: Marker) -> Note | None:
+    for posted in markers_in(notes):
+        if posted.marker == marker:
+            return posted.note
+    return None
+
+
+def post_once(tracker: Tracker, announcement: Announcement, attempts: int = 3) -> PostOutcome:
+    """Post the announcement unless its marker is already on the issue.
+
+    The notes are read again before every attempt: a POST whose answer was lost (a 502,
+    a dropped connection) may still have created the note, and must not be repeated.
+    """
+    last_error: TrackerError | None = None
+    for _ in range(max(1, attempts)):
+        existing = find_marker(tracker.notes(announcement.iid), announcement.marker)
+        if existing is not None:
+            # Found after a failed attempt: that attempt did post it.
+            return PostOutcome(posted=last_error is not None, note=existing)
+        try:
+            created = tracker.post_note(announcement.iid, note_body(announcement))
+        except TrackerError as error:
+            if not error.transient:
+                raise
+            last_error = error
+            continue
+        return PostOutcome(posted=True, note=note_from_json(created))
+    assert last_error is not None
+    raise last_error
+
+
+def describe(outcome: PostOutcome, announcement: Announcement) -> str:
+    when = outcome.note.created_at.date()
+    if outcome.posted:
+        return (
+            f"posted the {announcement.phase} announcement to #{announcement.iid} "
+            f"(note {outcome.note.id})"
+        )
+    return (
+        f"the {announcement.phase} announcement for {announcement.deploy_date} is already on "
+        f"#{announcement.iid} (note {outcome.note.id} of {when}); nothing posted"
+    )

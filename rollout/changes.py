@@ -1,0 +1,26 @@
+"""The changes that are going to ship (or went out recently): the content of changes.ics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from rollout.config import Config
+from rollout.readiness import Assessor, Verdict
+from rollout.release_notes import evaluation_date
+from rollout.trackers import IssueQuery, Tracker
+
+RECENTLY_CLOSED = timedelta(days=90)
+
+
+def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict]:
+    """Verdicts of the ready issues: open ones as of today, closed ones as of their closing.
+
+    Closed issues are those closed in the last 90 days; a Completed issue may be closed
+    before the deployment that takes it live.
+    """
+    since = datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
+    issues = tracker.list_issues(IssueQuery("opened"))
+    issues += tracker.list_issues(IssueQuery("closed", updated_after=since))
+    assessor = Assessor(config)
+    verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
+    return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))
