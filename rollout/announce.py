@@ -90,13 +90,20 @@ def _safe_url(url: str) -> str:
 
 
 def announcement_context(
-    issue: Issue, phase: str, deploy_date: date, as_of: date, config: Config, fmt: Format
+    issue: Issue,
+    phase: str,
+    deploy_date: date,
+    as_of: date,
+    config: Config,
+    fmt: Format,
+    schedule: Schedule | None = None,
 ) -> dict[str, Any]:
     """The variables every announcement template gets (documented in the README)."""
     reading = read_labels(issue.labels, Vocabulary.from_config(config))
     settings = config.announce
     kind = reading.deployment_type or "standard"
-    deployment = Schedule(config).deployment_on(deploy_date) if kind == "standard" else None
+    schedule = schedule or Schedule(config)
+    deployment = schedule.deployment_on(deploy_date) if kind == "standard" else None
     criticality = reading.criticality
     notice = config.notice.by_criticality.get(criticality) if criticality else None
     return {
@@ -140,7 +147,9 @@ def render_announcement(
     assessor = Assessor(config)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
     check_timing(phase, deploy_date, as_of, issue.iid)
-    context = announcement_context(issue, phase, deploy_date, as_of, config, FORMATS[fmt])
+    context = announcement_context(
+        issue, phase, deploy_date, as_of, config, FORMATS[fmt], assessor.schedule
+    )
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
     marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rollout.announce import announcement_context
 from rollout.config import Config, add_months
@@ -47,31 +48,53 @@ def _all_day(day: date) -> tuple[date, date]:
     return day, day + timedelta(days=1)
 
 
+Slot = tuple[date | datetime, date | datetime]
+
+
+def _deployment_slot(deployment: Deployment | None, day: date, config: Config) -> Slot:
+    """A timed deployment's hour, else the whole ``day``."""
+    if deployment is not None and deployment.start is not None:
+        return deployment.start, deployment.start + config.calendar.duration.as_timedelta()
+    return _all_day(day)
+
+
+def _event(
+    templates: Templates,
+    template: str,
+    context: Mapping[str, Any],
+    uid: str,
+    slot: Slot,
+    category: str,
+    **extra: Any,
+) -> FeedEvent:
+    """An event whose summary and description are the template's two blocks."""
+    return FeedEvent(
+        uid=uid,
+        summary=templates.render_block(template, "summary", context),
+        description=templates.render_block(template, "description", context),
+        start=slot[0],
+        end=slot[1],
+        categories=(category,),
+        **extra,
+    )
+
+
 def deployment_feed(
     deployments: Sequence[Deployment], config: Config, templates: Templates
 ) -> Feed:
     """One event per deployment, keyed by its period so a moved date keeps its UID."""
-    events = []
-    for deployment in deployments:
-        context = {"deployment": deployment, "config": config}
-        start: date | datetime
-        end: date | datetime
-        if deployment.start is not None:
-            start = deployment.start
-            end = deployment.start + config.calendar.duration.as_timedelta()
-        else:
-            start, end = _all_day(deployment.date)
-        events.append(
-            FeedEvent(
-                uid=_uid("deployment", deployment.period_key, config),
-                summary=templates.render_block("deployment.ics.j2", "summary", context),
-                description=templates.render_block("deployment.ics.j2", "description", context),
-                start=start,
-                end=end,
-                categories=("Deployment",),
-                busy=deployment.start is not None,
-            )
+    events = [
+        _event(
+            templates,
+            "deployment.ics.j2",
+            {"deployment": deployment, "config": config},
+            _uid("deployment", deployment.period_key, config),
+            _deployment_slot(deployment, deployment.date, config),
+            "Deployment",
+            busy=deployment.start is not None,
         )
+        for deployment in deployments
+    ]
     return Feed(DEPLOYMENTS, config.calendar.name, tuple(events))
 
 
@@ -86,73 +109,45 @@ def deadline_feed(
     events: list[FeedEvent] = []
     for deployment in deployments:
         context = {"deployment": deployment, "config": config}
+        key = deployment.period_key
         events.append(
-            _deadline(
-                "signoff.ics.j2",
-                "signoff",
-                deployment,
-                deployment.signoff_cutoff,
-                context,
-                config,
+            _event(
                 templates,
+                "signoff.ics.j2",
+                context,
+                _uid("signoff", key, config),
+                _all_day(deployment.signoff_cutoff),
+                "Deadline",
             )
         )
         for criticality, notice in config.notice.by_criticality.items():
             if notice.amount == 0 or deployment.is_frozen_for(criticality):
                 continue
             events.append(
-                _deadline(
-                    "announce_by.ics.j2",
-                    f"announce-{criticality.lower()}",
-                    deployment,
-                    deployment.announce_by[criticality],
-                    {**context, "criticality": criticality, "notice": notice},
-                    config,
+                _event(
                     templates,
+                    "announce_by.ics.j2",
+                    {**context, "criticality": criticality, "notice": notice},
+                    _uid(f"announce-{criticality.lower()}", key, config),
+                    _all_day(deployment.announce_by[criticality]),
+                    "Deadline",
                 )
             )
-        events.append(_reminder(deployment, context, config, templates))
+        reminder: Slot = _all_day(deployment.reminder.date())
+        if deployment.start is not None:
+            reminder = deployment.reminder, deployment.reminder + _REMINDER_LENGTH
+        events.append(
+            _event(
+                templates,
+                "reminder.ics.j2",
+                context,
+                _uid("reminder", key, config),
+                reminder,
+                "Reminder",
+            )
+        )
     events.extend(_freeze_events(config, templates, first, last))
     return Feed(DEADLINES, f"{config.calendar.name}: deadlines", tuple(events))
-
-
-def _deadline(
-    template: str,
-    kind: str,
-    deployment: Deployment,
-    day: date,
-    context: dict[str, object],
-    config: Config,
-    templates: Templates,
-) -> FeedEvent:
-    start, end = _all_day(day)
-    return FeedEvent(
-        uid=_uid(kind, deployment.period_key, config),
-        summary=templates.render_block(template, "summary", context),
-        description=templates.render_block(template, "description", context),
-        start=start,
-        end=end,
-        categories=("Deadline",),
-    )
-
-
-def _reminder(
-    deployment: Deployment, context: dict[str, object], config: Config, templates: Templates
-) -> FeedEvent:
-    start: date | datetime
-    end: date | datetime
-    if deployment.start is not None:
-        start, end = deployment.reminder, deployment.reminder + _REMINDER_LENGTH
-    else:
-        start, end = _all_day(deployment.reminder.date())
-    return FeedEvent(
-        uid=_uid("reminder", deployment.period_key, config),
-        summary=templates.render_block("reminder.ics.j2", "summary", context),
-        description=templates.render_block("reminder.ics.j2", "description", context),
-        start=start,
-        end=end,
-        categories=("Reminder",),
-    )
 
 
 def _freeze_events(
@@ -163,15 +158,14 @@ def _freeze_events(
         for start, end in freeze.windows(first.year - 1, last.year):
             if end < first or start > last:
                 continue
-            context = {"freeze": freeze, "first_day": start, "last_day": end, "config": config}
             events.append(
-                FeedEvent(
-                    uid=_uid(f"freeze-{_slug(freeze.name)}", f"{start:%Y-%m-%d}", config),
-                    summary=templates.render_block("freeze.ics.j2", "summary", context),
-                    description=templates.render_block("freeze.ics.j2", "description", context),
-                    start=start,
-                    end=end + timedelta(days=1),
-                    categories=("Freeze",),
+                _event(
+                    templates,
+                    "freeze.ics.j2",
+                    {"freeze": freeze, "first_day": start, "last_day": end, "config": config},
+                    _uid(f"freeze-{_slug(freeze.name)}", f"{start:%Y-%m-%d}", config),
+                    (start, end + timedelta(days=1)),
+                    "Freeze",
                 )
             )
     return events
@@ -192,24 +186,17 @@ def change_feed(
         if day is None or not first <= day <= last:
             continue
         issue = verdict.issue
-        context = announcement_context(issue, "pre", day, day, config, FORMATS["ics"])
-        deployment = schedule.deployment_on(day) if verdict.deployment_type == "standard" else None
-        start: date | datetime
-        end: date | datetime
-        if deployment is not None and deployment.start is not None:
-            start = deployment.start
-            end = start + config.calendar.duration.as_timedelta()
-        else:
-            start, end = _all_day(day)
+        context = announcement_context(issue, "pre", day, day, config, FORMATS["ics"], schedule)
+        standard = verdict.deployment_type == "standard"
         events.append(
-            FeedEvent(
-                uid=_uid("change", f"{issue.project_id}-{issue.iid}", config),
-                summary=templates.render_block("change.ics.j2", "summary", context),
-                description=templates.render_block("change.ics.j2", "description", context),
-                start=start,
-                end=end,
+            _event(
+                templates,
+                "change.ics.j2",
+                context,
+                _uid("change", f"{issue.project_id}-{issue.iid}", config),
+                _deployment_slot(schedule.deployment_on(day) if standard else None, day, config),
+                "Change",
                 url=context["issue"]["url"] or None,
-                categories=("Change",),
             )
         )
     return Feed(CHANGES, f"{config.calendar.name}: changes", tuple(events))

@@ -250,11 +250,12 @@ class Assessor:
                 "error",
                 f"closed as {self._label(self.config.labels.stage, 'completed')}",
             )
+        completed = self._label(self.config.labels.stage, "completed")
         return Check(
             "state",
             False,
             "error",
-            "closed without Stage::Completed (won't do); reopen it if it should still ship",
+            f"closed without {completed} (won't do); reopen it if it should still ship",
         )
 
     def _request_type(self, reading: LabelReading) -> Check:

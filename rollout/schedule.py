@@ -72,6 +72,8 @@ class Schedule:
         self.policy = config.schedule
         self.calendar = BusinessCalendar.for_policy(self.policy)
         self._overrides: dict[date, Override] = {o.month: o for o in self.policy.overrides}
+        # Deployments are asked for again and again (once per issue); compute each once.
+        self._known: dict[date, Deployment | None] = {}
 
     # ---------------------------------------------------------------- ranges
 
@@ -84,7 +86,7 @@ class Schedule:
         found = [
             deployment
             for period in self._periods(first, months)
-            if (deployment := self._deployment(period)) is not None
+            if (deployment := self._remembered(period)) is not None
         ]
         self._check_increasing(found)
         return found
@@ -164,6 +166,11 @@ class Schedule:
                 bysetpos=-1,
             )
         return [occurrence.date() for occurrence in rule]
+
+    def _remembered(self, period: date) -> Deployment | None:
+        if period not in self._known:
+            self._known[period] = self._deployment(period)
+        return self._known[period]
 
     def _deployment(self, period: date) -> Deployment | None:
         override = self._overrides.get(period.replace(day=1))
