@@ -8,7 +8,7 @@ same answers whichever tracker it came through.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -144,6 +144,13 @@ def issue_from_json(
         raise TrackerError(
             f"issue #{which}: unexpected data from the tracker ({error!r})"
         ) from None
+
+
+def with_details(issue: Issue, details: Mapping[str, Sequence[Json]]) -> Issue:
+    """``issue`` with the label events, links or notes in ``details`` (GitLab's JSON)."""
+    parsers = {"label_events": _label_event, "links": _link, "notes": note_from_json}
+    fields = {name: tuple(parsers[name](item) for item in items) for name, items in details.items()}
+    return replace(issue, **fields)  # type: ignore[arg-type]
 
 
 def _label_name(label: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -121,7 +120,7 @@ def test_after_the_deployment_the_notes_still_list_what_shipped(run: RunCli, tra
 
 
 class Outline(HTMLParser):
-    VOID = {"meta", "br", "img", "link", "hr", "input"}
+    VOID = frozenset({"meta", "br", "img", "link", "hr", "input"})
 
     def __init__(self) -> None:
         super().__init__()

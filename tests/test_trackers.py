@@ -112,7 +112,7 @@ def test_recent_snapshot_is_open_issues_plus_those_closed_in_90_days(server: Git
 def test_snapshot_filters_are_asked_of_gitlab(server: GitLabServer) -> None:
     tracker = tracker_for(server)
     server.reset_requests()
-    tracker.list_bundles(IssueQuery("closed", labels=("Customer::Support-EMEA",), milestone="X"), details=False)
+    tracker.list_bundles(IssueQuery("closed", labels=("Customer::Support-EMEA",), milestone="X"), details=())
     [request] = server.requests
     assert request.query["state"] == ["closed"]
     assert request.query["labels"] == ["Customer::Support-EMEA"]
@@ -150,7 +150,7 @@ def test_listing_250_issues_costs_three_pages() -> None:
         state.add_issue(PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC))
     with GitLabServer(state) as server:
         tracker = tracker_for(server)
-        issues = tracker.list_issues(IssueQuery("opened"), details=False)
+        issues = tracker.list_issues(IssueQuery("opened"), details=())
         assert len(issues) == 250
         assert len(server.requests) == 3
         assert [r.query.get("page", ["1"]) for r in server.requests] == [["1"], ["2"], ["3"]]

@@ -10,7 +10,7 @@ gives the same answers through either.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +18,20 @@ from typing import Any
 
 from rollout.config import Config
 from rollout.errors import TrackerError
-from rollout.issues import Issue, Milestone, Note, issue_from_json, note_from_json
+from rollout.issues import (
+    Issue,
+    Milestone,
+    Note,
+    issue_from_json,
+    note_from_json,
+    with_details,
+)
 
 Json = dict[str, Any]
 # Called after each issue's details arrive: (done, total). For progress bars.
 Progress = Callable[[int, int], None]
+# What can be fetched for an issue besides the issue itself, one request (or more) each.
+DETAILS = ("label_events", "links", "notes")
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,19 @@ class Tracker(ABC):
 
     @abstractmethod
     def list_bundles(
-        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+        self,
+        query: IssueQuery,
+        *,
+        details: Collection[str] = DETAILS,
+        progress: Progress | None = None,
     ) -> list[Json]:
-        """The issues matching ``query``; with their events, links and notes when ``details``."""
+        """The issues matching ``query``, each with the ``details`` asked for."""
+
+    @abstractmethod
+    def fetch_details(
+        self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
+    ) -> list[Json]:
+        """For each issue, a mapping from each of ``details`` to its JSON list."""
 
     @abstractmethod
     def note_list(self, iid: int) -> list[Json]:
@@ -91,10 +110,21 @@ class Tracker(ABC):
         return self.issues([iid])[0]
 
     def list_issues(
-        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+        self,
+        query: IssueQuery,
+        *,
+        details: Collection[str] = DETAILS,
+        progress: Progress | None = None,
     ) -> list[Issue]:
         bundles = self.list_bundles(query, details=details, progress=progress)
         return [issue_from_bundle(bundle) for bundle in bundles]
+
+    def complete(
+        self, issues: Sequence[Issue], details: Collection[str], progress: Progress | None = None
+    ) -> list[Issue]:
+        """The issues again, with ``details`` fetched (for those listed without them)."""
+        fetched = self.fetch_details([issue.iid for issue in issues], details, progress)
+        return [with_details(issue, extra) for issue, extra in zip(issues, fetched, strict=True)]
 
     def notes(self, iid: int) -> list[Note]:
         return [note_from_json(note) for note in self.note_list(iid)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -22,7 +22,7 @@ import requests
 
 from rollout.config import TrackerConfig
 from rollout.errors import TrackerError
-from rollout.trackers import IssueQuery, Json, Progress, Tracker
+from rollout.trackers import DETAILS, IssueQuery, Json, Progress, Tracker
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
@@ -67,11 +67,15 @@ class GitLabTracker(Tracker):
             raise TrackerError(
                 f"{_issues_named(missing, self.project_path)} not found (check the issue numbers)"
             )
-        self._add_details([found[iid] for iid in wanted], progress)
+        self._add_details([found[iid] for iid in wanted], DETAILS, progress)
         return [found[iid] for iid in iids]
 
     def list_bundles(
-        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+        self,
+        query: IssueQuery,
+        *,
+        details: Collection[str] = DETAILS,
+        progress: Progress | None = None,
     ) -> list[Json]:
         params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
         if query.labels:
@@ -86,7 +90,7 @@ class GitLabTracker(Tracker):
                 for issue in self._project.issues.list(iterator=True, **params, **self._retries())
             ]
         if details:
-            self._add_details(listed, progress)
+            self._add_details(listed, details, progress)
         return listed
 
     def note_list(self, iid: int) -> list[Json]:
@@ -126,32 +130,43 @@ class GitLabTracker(Tracker):
     def _retries(self) -> dict[str, Any]:
         return {"max_retries": self.settings.retries}
 
-    def _add_details(self, issues: list[Json], progress: Progress | None) -> None:
-        """Fetch label events, links and notes for each issue, a bounded number at a time."""
-        if not issues:
-            return
-        workers = min(self.settings.concurrency, len(issues))
-        done = 0
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for issue, details in zip(issues, pool.map(self._details, issues), strict=True):
-                issue.update(details)
-                done += 1
-                if progress is not None:
-                    progress(done, len(issues))
+    def _add_details(
+        self, issues: list[Json], details: Collection[str], progress: Progress | None
+    ) -> None:
+        fetched = self.fetch_details([int(issue["iid"]) for issue in issues], details, progress)
+        for issue, extra in zip(issues, fetched, strict=True):
+            issue.update(extra)
 
-    def _details(self, issue: Json) -> Json:
-        iid = int(issue["iid"])
+    def fetch_details(
+        self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
+    ) -> list[Json]:
+        """The ``details`` of each issue, a bounded number of issues at a time."""
+        if not iids:
+            return []
+        fetched = []
+        workers = min(self.settings.concurrency, len(iids))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for extra in pool.map(lambda iid: self._details(iid, details), iids):
+                fetched.append(extra)
+                if progress is not None:
+                    progress(len(fetched), len(iids))
+        return fetched
+
+    def _details(self, iid: int, details: Collection[str]) -> Json:
         with self._reporting(f"reading the history of issue #{iid} of {self.project_path}"):
             handle = self._project.issues.get(iid, lazy=True)
-            events = handle.resourcelabelevents.list(
-                iterator=True, per_page=PER_PAGE, **self._retries()
-            )
-            links = handle.links.list(get_all=True, **self._retries())
-            return {
-                "label_events": [e.asdict() for e in events],
-                "links": [link.asdict() for link in links],
-                "notes": self._notes(iid),
-            }
+            found: Json = {}
+            if "label_events" in details:
+                events = handle.resourcelabelevents.list(
+                    iterator=True, per_page=PER_PAGE, **self._retries()
+                )
+                found["label_events"] = [event.asdict() for event in events]
+            if "links" in details:
+                links = handle.links.list(get_all=True, **self._retries())
+                found["links"] = [link.asdict() for link in links]
+            if "notes" in details:
+                found["notes"] = self._notes(iid)
+            return found
 
     def _notes(self, iid: int) -> list[Json]:
         handle = self._project.issues.get(iid, lazy=True)

@@ -7,13 +7,13 @@ from a snapshot as from the project it was taken of.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rollout.errors import TrackerError
-from rollout.trackers import IssueQuery, Json, Progress, Tracker
+from rollout.trackers import DETAILS, IssueQuery, Json, Progress, Tracker
 
 READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
 
@@ -58,11 +58,21 @@ class SnapshotTracker(Tracker):
         return [self._by_iid[iid] for iid in iids]
 
     def list_bundles(
-        self, query: IssueQuery, *, details: bool = True, progress: Progress | None = None
+        self,
+        query: IssueQuery,
+        *,
+        details: Collection[str] = DETAILS,
+        progress: Progress | None = None,
     ) -> list[Json]:
+        # The file holds every detail already; handing them all over costs nothing.
         found = [issue for issue in self.data["issues"] if _matches(issue, query)]
         # GitLab's default order: newest first.
         return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
+
+    def fetch_details(
+        self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
+    ) -> list[Json]:
+        return [{name: bundle.get(name) or [] for name in details} for bundle in self.bundles(iids)]
 
     def note_list(self, iid: int) -> list[Json]:
         return list(self.bundles([iid])[0].get("notes") or [])

@@ -1,0 +1,354 @@
+"""The stage board of ``rollout status``: where every open issue stands (PRODUCT.md §1).
+
+For an as-of date and the open issues: how long each has been in its stage against the
+stage's target, which Blocked issues are due an escalation step and where they return,
+who to remind of a validation that is waiting too long, and what is on track for the
+next deployment. build_board is pure: the config, the issues and the date are all it
+looks at; board_issues fetches those issues through a tracker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from rollout.business_days import BusinessCalendar
+from rollout.config import CRITICALITIES, Config
+from rollout.durations import Duration
+from rollout.issues import Issue, Person
+from rollout.readiness import Assessor, Check, Verdict
+from rollout.schedule import Deployment, Schedule
+from rollout.trackers import IssueQuery, Progress, Tracker
+from rollout.workflow import (
+    STAGES,
+    LabelReading,
+    Timeline,
+    Vocabulary,
+    conflicts,
+    find_signoff,
+    local_date,
+    read_labels,
+    timeline_of,
+)
+
+# What is due after 0, 1, 2, 3 and 4 or more whole escalation periods in Blocked.
+ESCALATION_STEPS = (
+    "none yet",
+    "ping the blocker",
+    "ping their leadership",
+    "ping the next level up",
+    "comment and close",
+)
+# Stages an issue ships from: only these can be ready (readiness, the "stage" check).
+SHIPPING_STAGES = ("implementation", "completed")
+
+
+@dataclass(frozen=True)
+class StageAge:
+    """One issue in its stage."""
+
+    issue: Issue
+    stage: str  # a role from workflow.STAGES
+    entered_on: date | None  # None when the label history does not say
+    business_days: int | None  # business days after entered_on up to the as-of date
+    target: Duration | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class StageGroup:
+    stage: str
+    label: str  # e.g. "Stage::Triage"
+    target: Duration | None
+    issues: tuple[StageAge, ...]  # longest in the stage first
+
+
+@dataclass(frozen=True)
+class Unstaged:
+    """An open issue without exactly one known stage label."""
+
+    issue: Issue
+    problem: str
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A Blocked issue and the escalation step due for it."""
+
+    issue: Issue
+    entered_on: date | None
+    days: int | None  # calendar days in Blocked
+    step: int | None  # whole escalation periods in Blocked, at most 4; None when unknown
+    action: str
+    next_step_on: date | None  # when the next step falls due; None after the last one
+    returns_to: str | None  # the stage label it goes back to when unblocked, e.g. Stage::Planning
+    blocked_by: tuple[str, ...]  # the open issues linked as blocking it, e.g. "#111"
+
+
+@dataclass(frozen=True)
+class ValidationWait:
+    """An issue in Validation waiting for its requester longer than the target."""
+
+    issue: Issue
+    entered_on: date
+    business_days: int
+    target: Duration
+    remind: Person  # the requester: the issue's author
+
+
+@dataclass(frozen=True)
+class Deadline:
+    day: date
+    kind: str  # "signoff_cutoff" or "announce_by"
+    criticality: str | None  # for announce_by: the criticality it is for
+    deployment: Deployment
+
+
+@dataclass(frozen=True)
+class NextDeployment:
+    deployment: Deployment
+    ready: tuple[Verdict, ...]  # ready, and shipping on this deployment's date
+    not_ready: tuple[Verdict, ...]  # in its milestone but not shipping with it
+    deadlines: tuple[Deadline, ...]  # from the as-of date up to the deployment, in order
+
+
+@dataclass(frozen=True)
+class Board:
+    as_of: date
+    issue_count: int
+    stages: tuple[StageGroup, ...]  # every stage, in workflow order, empty ones too
+    unstaged: tuple[Unstaged, ...]
+    blocked: tuple[Escalation, ...]
+    waiting: tuple[ValidationWait, ...]
+    next_deployment: NextDeployment
+    escalation: Duration  # one escalation step for every this long in Blocked
+
+
+def why_not(verdict: Verdict, deployment: Deployment) -> list[Check]:
+    """Why an issue in the deployment's milestone does not ship with it: the failed checks,
+    led by the ships-on date when it is ready for a later deployment."""
+    reasons = list(verdict.failures)
+    if verdict.ready and verdict.ships_on != deployment.date:
+        ships_on = [check for check in verdict.checks if check.id == "ships-on"]
+        reasons = ships_on + reasons
+    return reasons
+
+
+def may_ship_with(issue: Issue, deployment: Deployment, vocabulary: Vocabulary) -> bool:
+    """Whether readiness can say anything the board shows: the issue is in a stage it ships
+    from, or in the deployment's milestone."""
+    stage = read_labels(issue.labels, vocabulary).stage
+    in_milestone = issue.milestone is not None and issue.milestone.title == deployment.milestone
+    return stage in SHIPPING_STAGES or in_milestone
+
+
+def board_issues(
+    tracker: Tracker, config: Config, as_of: date, progress: Progress | None = None
+) -> list[Issue]:
+    """The open issues with what the board needs of them, and no more.
+
+    Every issue needs its label history (stage ages); only those readiness is asked about
+    (see may_ship_with) and the Blocked ones (their blockers) need links and notes.
+    """
+    issues = tracker.list_issues(IssueQuery("opened"), details=("label_events",), progress=progress)
+    deployment = Schedule(config).next_deployment(as_of)
+    vocabulary = Vocabulary.from_config(config)
+    wanted = [
+        issue
+        for issue in issues
+        if may_ship_with(issue, deployment, vocabulary)
+        or read_labels(issue.labels, vocabulary).stage == "blocked"
+    ]
+    completed = {i.iid: i for i in tracker.complete(wanted, ("links", "notes"), progress)}
+    return [completed.get(issue.iid, issue) for issue in issues]
+
+
+def build_board(
+    config: Config, issues: Sequence[Issue], as_of: date, schedule: Schedule | None = None
+) -> Board:
+    """The board of the open ``issues`` on ``as_of`` (closed ones are left out)."""
+    return _BoardBuilder(config, schedule or Schedule(config), as_of).build(
+        [issue for issue in issues if issue.is_open]
+    )
+
+
+class _BoardBuilder:
+    def __init__(self, config: Config, schedule: Schedule, as_of: date) -> None:
+        self.config = config
+        self.schedule = schedule
+        self.as_of = as_of
+        self.vocabulary = Vocabulary.from_config(config)
+        self.calendar: BusinessCalendar = schedule.calendar
+        self.zone = config.schedule.zone
+        self.targets = config.targets
+
+    def build(self, issues: list[Issue]) -> Board:
+        by_stage: dict[str, list[StageAge]] = {stage: [] for stage in STAGES}
+        unstaged: list[Unstaged] = []
+        blocked: list[Escalation] = []
+        waiting: list[ValidationWait] = []
+        issues = sorted(issues, key=lambda issue: issue.iid)
+        for issue in issues:
+            reading = read_labels(issue.labels, self.vocabulary)
+            stage = reading.stage
+            if stage is None:
+                unstaged.append(Unstaged(issue, self._stage_problem(reading)))
+                continue
+            timeline = timeline_of(issue, self.vocabulary)
+            age = self._age(issue, stage, timeline)
+            by_stage[stage].append(age)
+            if stage == "blocked":
+                blocked.append(self._escalation(issue, age, timeline))
+            elif stage == "validation":
+                wait = self._waiting(issue, reading, timeline, age)
+                if wait is not None:
+                    waiting.append(wait)
+        groups = tuple(
+            StageGroup(
+                stage,
+                self._stage_label(stage),
+                self.targets.by_stage.get(stage),
+                tuple(sorted(ages, key=_longest_first)),
+            )
+            for stage, ages in by_stage.items()
+        )
+        return Board(
+            as_of=self.as_of,
+            issue_count=len(issues),
+            stages=groups,
+            unstaged=tuple(unstaged),
+            blocked=tuple(sorted(blocked, key=_longest_blocked_first)),
+            waiting=tuple(sorted(waiting, key=lambda w: (-w.business_days, w.issue.iid))),
+            next_deployment=self._next_deployment(issues),
+            escalation=self.targets.escalation,
+        )
+
+    # ------------------------------------------------------------------ stages
+
+    def _stage_problem(self, reading: LabelReading) -> str:
+        problems = [p for p in conflicts(reading, self.vocabulary) if "stage" in p]
+        if problems:
+            return "; ".join(problems)
+        return "no stage label"
+
+    def _age(self, issue: Issue, stage: str, timeline: Timeline) -> StageAge:
+        target = self.targets.by_stage.get(stage)
+        span = timeline.current
+        if span is None or span.stage != stage:
+            # The labels say one stage, the history another (or nothing): no age to show.
+            return StageAge(issue, stage, None, None, target, False)
+        entered = local_date(span.entered_at, self.zone)
+        days = self.calendar.count_between(entered, self.as_of)
+        return StageAge(issue, stage, entered, days, target, self._over(entered, days, target))
+
+    def _over(self, entered: date, business_days: int, target: Duration | None) -> bool:
+        if target is None:
+            return False
+        if target.is_business:
+            return business_days > target.amount
+        return (self.as_of - entered) > target.as_timedelta()
+
+    # ------------------------------------------------------------------ blocked
+
+    def _escalation(self, issue: Issue, age: StageAge, timeline: Timeline) -> Escalation:
+        previous = timeline.previous_stage()
+        returns_to = None if previous is None else self._stage_label(previous)
+        blockers = tuple(
+            f"#{link.iid}" if link.project_id == issue.project_id else link.reference
+            for link in issue.links
+            if link.link_type == "is_blocked_by" and link.state == "opened"
+        )
+        if age.entered_on is None:
+            unknown = "unknown: no record of entering Blocked"
+            return Escalation(issue, None, None, None, unknown, None, returns_to, blockers)
+        entered = age.entered_on
+        days = max(0, (self.as_of - entered).days)
+        period = self.targets.escalation
+        last = len(ESCALATION_STEPS) - 1
+        if period.is_business:
+            periods = self.calendar.count_between(entered, self.as_of) // period.amount
+            step = min(periods, last)
+            next_on = (
+                None if step == last else self.calendar.after(entered, (step + 1) * period.amount)
+            )
+        else:
+            length = period.as_timedelta() / timedelta(days=1)  # in days, maybe fractional
+            periods = math.floor(days / length)
+            step = min(periods, last)
+            next_on = (
+                None if step == last else entered + timedelta(days=math.ceil((step + 1) * length))
+            )
+        return Escalation(
+            issue, entered, days, step, ESCALATION_STEPS[step], next_on, returns_to, blockers
+        )
+
+    def _stage_label(self, role: str) -> str:
+        prefix = self.config.labels.stage
+        return (
+            f"{prefix}{role[1:]}" if role.startswith("?") else self.vocabulary.label(prefix, role)
+        )
+
+    # ------------------------------------------------------------------ validation
+
+    def _waiting(
+        self, issue: Issue, reading: LabelReading, timeline: Timeline, age: StageAge
+    ) -> ValidationWait | None:
+        """In Validation without a sign-off that counts, and not rejected (then the rework is
+        ops' move): the requester owes an answer."""
+        target = age.target
+        if target is None or not age.overdue or age.entered_on is None:
+            return None
+        if reading.has_validation("rejected"):
+            return None
+        if find_signoff(reading, timeline, self.vocabulary, self.zone).given:
+            return None
+        assert age.business_days is not None
+        return ValidationWait(issue, age.entered_on, age.business_days, target, issue.author)
+
+    # ------------------------------------------------------------------ next deployment
+
+    def _next_deployment(self, issues: list[Issue]) -> NextDeployment:
+        deployment = self.schedule.next_deployment(self.as_of)
+        assessor = Assessor(self.config, self.schedule)
+        ready: list[Verdict] = []
+        not_ready: list[Verdict] = []
+        for issue in issues:
+            if not may_ship_with(issue, deployment, self.vocabulary):
+                continue
+            verdict = assessor.assess(issue, self.as_of)
+            if verdict.ready and verdict.ships_on == deployment.date:
+                ready.append(verdict)
+            elif issue.milestone is not None and issue.milestone.title == deployment.milestone:
+                not_ready.append(verdict)
+        return NextDeployment(
+            deployment, tuple(ready), tuple(not_ready), self._deadlines(deployment)
+        )
+
+    def _deadlines(self, deployment: Deployment) -> tuple[Deadline, ...]:
+        """The sign-off cut-offs and announce-by dates from the as-of date up to the deployment:
+        the next deployment's and the following one's (whose announce-by dates often come first).
+        Criticalities needing no notice, or held back by a freeze, have none."""
+        following = next(self.schedule.iter_from(deployment.date + timedelta(days=1)), None)
+        found: list[Deadline] = []
+        for candidate in (deployment, following):
+            if candidate is None:
+                continue
+            found.append(Deadline(candidate.signoff_cutoff, "signoff_cutoff", None, candidate))
+            for criticality in CRITICALITIES:
+                day = candidate.announce_by[criticality]
+                if day < candidate.date and not candidate.is_frozen_for(criticality):
+                    found.append(Deadline(day, "announce_by", criticality, candidate))
+        upcoming = [d for d in found if self.as_of <= d.day <= deployment.date]
+        return tuple(
+            sorted(upcoming, key=lambda d: (d.day, d.deployment.date, d.kind, d.criticality or ""))
+        )
+
+
+def _longest_first(age: StageAge) -> tuple[int, int]:
+    return (-(age.business_days if age.business_days is not None else -1), age.issue.iid)
+
+
+def _longest_blocked_first(escalation: Escalation) -> tuple[int, int]:
+    return (-(escalation.days if escalation.days is not None else -1), escalation.issue.iid)

@@ -1,0 +1,55 @@
+"""rollout status: the stage board of the open issues."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import click
+
+from rollout.cli.options import (
+    App,
+    as_of_option,
+    json_option,
+    pass_app,
+    print_json,
+    stdout_is_terminal,
+    today_in,
+)
+from rollout.cli.progress import fetch_progress
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return stdout_is_terminal() and not os.environ.get("NO_COLOR")
+
+
+@click.command()
+@as_of_option
+@json_option
+@pass_app
+def status(app: App, as_of: date | None, as_json: bool) -> None:
+    """Show the board: how long each open issue has been in its stage against the stage's
+    target, the escalation step due for Blocked issues, the validations to chase, and what
+    is ready for the next deployment.
+
+    \b
+    Examples:
+      rollout status
+      rollout status --as-of 2027-01-20
+      rollout --tracker gitlab status --json > board.json
+    """
+    from rollout.board import board_issues, build_board
+    from rollout.views.status import board_json, board_text
+
+    config = app.config
+    day = as_of or today_in(config)
+    tracker = app.tracker_for()
+    with fetch_progress("Fetching issues") as progress:
+        issues = board_issues(tracker, config, day, progress)
+    board = build_board(config, issues, day)
+    if as_json:
+        print_json(board_json(board))
+    else:
+        color = use_color()
+        click.echo(board_text(board, color=color), nl=False, color=color)
