@@ -30,6 +30,13 @@ class TrackerError(RolloutError):
         self.transient = transient
 
 
+class TrackerNotSetUp(TrackerError):
+    """No tracker is set up for this run: none configured, or no GitLab credentials.
+
+    Commands that can do without one (rollout calendar) carry on without it.
+    """
+
+
 class TemplateError(RolloutError):
     """A Jinja template is broken or uses a variable it was not given."""
 

@@ -93,3 +93,37 @@ def test_calendar_with_a_tracker_writes_changes(run, workdir: Path) -> None:  # 
     result = run("--tracker", "snapshot:s.json", "calendar", "--from", "2027-01-01", "--months", "3")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "wrote calendars/changes.ics"
+
+
+def test_a_gitlab_tracker_without_a_token_is_skipped_without_importing_gitlab(workdir: Path) -> None:
+    # The configuration of PRODUCT.md §5, on a machine with no GitLab credentials.
+    import subprocess
+    import sys
+
+    (workdir / "rollout.toml").write_text(
+        '[tracker]\nkind = "gitlab"\nproject = "group/subgroup/project"\n'
+        'url = "https://gitlab.example.com"\ngitlab_id = ""\nsnapshot = "tracker.json"\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("GITLAB_TOKEN", "CI_JOB_TOKEN")}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "rollout", "calendar", "--months", "2"],
+        cwd=workdir, env=env, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0
+    lines = result.stderr.splitlines()
+    assert (
+        "changes.ics skipped: no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+        "or name a python-gitlab config section in [tracker] gitlab_id"
+    ) in lines
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in lines if line.startswith("import time:")}
+    assert "gitlab" not in imported and "requests" not in imported
+    assert sorted(p.name for p in (workdir / "calendars").iterdir()) == ["deadlines.ics", "deployments.ics"]
+
+
+def test_a_set_up_tracker_that_fails_writes_nothing(run, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    (workdir / "broken.json").write_text("{", encoding="utf-8")
+    result = run("--tracker", "snapshot:broken.json", "calendar", "--out", "feeds")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: broken.json is not a snapshot file")
+    assert not (workdir / "feeds").exists()

@@ -201,7 +201,8 @@ def test_calendar_command_writes_both_feeds_atomically(run: RunCli, workdir: Pat
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == (
-        "changes.ics skipped: no tracker configured ([tracker] in rollout.toml or --tracker)\n"
+        "changes.ics skipped: no tracker configured: set [tracker] in rollout.toml, "
+        "or pass --tracker gitlab or --tracker snapshot:PATH\n"
         "wrote public/deployments.ics\nwrote public/deadlines.ics\n"
     )
     assert sorted(p.name for p in (workdir / "public").iterdir()) == ["deadlines.ics", "deployments.ics"]

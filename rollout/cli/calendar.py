@@ -25,26 +25,31 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
     """Write deployments.ics, deadlines.ics and changes.ics for calendar apps.
 
     changes.ics has one event per ready change on its ships-on date; it needs a tracker
-    and is skipped (with a note on stderr) without one. An event that changed since the
-    files in --out were written gets SEQUENCE + 1; unchanged inputs give byte-identical
-    files.
+    and is skipped (with a note on stderr) when none is set up (no [tracker], or no GitLab
+    token). A tracker that is set up but fails is an error, and nothing is written.
+
+    An event that changed since the files in --out were written gets SEQUENCE + 1;
+    unchanged inputs give byte-identical files.
 
     \b
     Examples:
       rollout calendar
       rollout calendar --from 2027-01-01 --months 24 --out public/
     """
+    from rollout.errors import TrackerNotSetUp
     from rollout.feeds import build_time, write_calendars
 
     config = app.config
     today = today_in(config)
     changes = None
-    if app.tracker is not None or config.tracker.kind is not None:
+    try:
+        tracker = app.tracker_for()
+    except TrackerNotSetUp as reason:
+        say(f"changes.ics skipped: {reason}")
+    else:
         from rollout.changes import ready_changes
 
-        changes = ready_changes(app.tracker_for(), config, today)
-    else:
-        say("changes.ics skipped: no tracker configured ([tracker] in rollout.toml or --tracker)")
+        changes = ready_changes(tracker, config, today)
     written = write_calendars(config, start or today, months, out_dir, build_time(), changes)
     for path in written:
         say(f"wrote {path}")

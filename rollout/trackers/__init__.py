@@ -9,6 +9,7 @@ gives the same answers through either.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.config import Config
-from rollout.errors import TrackerError
+from rollout.errors import TrackerError, TrackerNotSetUp
 from rollout.issues import (
     Issue,
     Milestone,
@@ -133,11 +134,21 @@ class Tracker(ABC):
         return [Milestone.from_json(data) for data in self.milestone_list()]
 
 
+NO_GITLAB_TOKEN = (
+    "no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+    "or name a python-gitlab config section in [tracker] gitlab_id"
+)
+
+
 def open_tracker(config: Config, kind: str | None = None, path: Path | None = None) -> Tracker:
-    """The tracker a command should read: ``kind``/``path`` from --tracker, else the config's."""
+    """The tracker a command should read: ``kind``/``path`` from --tracker, else the config's.
+
+    Raises TrackerNotSetUp, before python-gitlab is even imported, when there is no tracker
+    to open: none configured, or GitLab without any credentials.
+    """
     kind = kind or config.tracker.kind
     if kind is None:
-        raise TrackerError(
+        raise TrackerNotSetUp(
             "no tracker configured: set [tracker] in rollout.toml, "
             "or pass --tracker gitlab or --tracker snapshot:PATH"
         )
@@ -150,6 +161,9 @@ def open_tracker(config: Config, kind: str | None = None, path: Path | None = No
                 "no snapshot file: pass --tracker snapshot:PATH or set [tracker] snapshot"
             )
         return SnapshotTracker.load(snapshot)
+    has_token = os.environ.get("GITLAB_TOKEN") or os.environ.get("CI_JOB_TOKEN")
+    if not (has_token or config.tracker.gitlab_id):
+        raise TrackerNotSetUp(NO_GITLAB_TOKEN)
     from rollout.trackers.gitlab import GitLabTracker
 
     return GitLabTracker.connect(config.tracker)

@@ -21,8 +21,8 @@ import gitlab.exceptions
 import requests
 
 from rollout.config import TrackerConfig
-from rollout.errors import TrackerError
-from rollout.trackers import DETAILS, IssueQuery, Json, Progress, Tracker
+from rollout.errors import TrackerError, TrackerNotSetUp
+from rollout.trackers import DETAILS, NO_GITLAB_TOKEN, IssueQuery, Json, Progress, Tracker
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
@@ -238,10 +238,7 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
         client.retry_transient_errors = True
         client.timeout = settings.timeout
         return client
-    raise TrackerError(
-        "no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
-        "or name a python-gitlab config section in [tracker] gitlab_id"
-    )
+    raise TrackerNotSetUp(NO_GITLAB_TOKEN)
 
 
 def _explain_gitlab(error: gitlab.exceptions.GitlabError, what: str, url: str) -> str:
