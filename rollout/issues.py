@@ -173,7 +173,7 @@ def _link(data: Json) -> IssueLink:
     references = data.get("references") or {}
     return IssueLink(
         iid=int(data["iid"]),
-        project_id=int(data["project_id"]),
+        project_id=int(data.get("project_id") or 0),
         reference=str(references.get("full") or references.get("short") or f"#{data['iid']}"),
         title=str(data.get("title") or ""),
         state=str(data["state"]),
