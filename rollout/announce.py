@@ -25,7 +25,6 @@ from rollout.schedule import Schedule
 from rollout.trackers import Tracker
 from rollout.workflow import Vocabulary, local_date, read_labels
 
-PHASES = ("pre", "reminder", "post")
 TEMPLATE_FOR_FORMAT = {
     "md": "announce.md.j2",
     "slack": "announce.slack.j2",

@@ -26,6 +26,7 @@ from rollout.workflow import (
     LabelReading,
     Timeline,
     Vocabulary,
+    business_days_in_stage,
     conflicts,
     find_signoff,
     local_date,
@@ -236,11 +237,11 @@ class _BoardBuilder:
     def _age(self, issue: Issue, stage: str, timeline: Timeline) -> StageAge:
         target = self.targets.by_stage.get(stage)
         span = timeline.current
-        if span is None or span.stage != stage:
+        days = business_days_in_stage(timeline, self.as_of, self.calendar, self.zone)
+        if span is None or span.stage != stage or days is None:
             # The labels say one stage, the history another (or nothing): no age to show.
             return StageAge(issue, stage, None, None, target, False)
         entered = local_date(span.entered_at, self.zone)
-        days = self.calendar.count_between(entered, self.as_of)
         return StageAge(issue, stage, entered, days, target, self._over(entered, days, target))
 
     def _over(self, entered: date, business_days: int, target: Duration | None) -> bool:

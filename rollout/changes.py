@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from rollout.config import Config
 from rollout.readiness import Assessor, Verdict
 from rollout.release_notes import evaluation_date
-from rollout.trackers import IssueQuery, Tracker
-
-RECENTLY_CLOSED = timedelta(days=90)
+from rollout.trackers import RECENTLY_CLOSED, Tracker, issue_from_bundle
 
 
 def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict]:
@@ -19,8 +17,7 @@ def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict
     before the deployment that takes it live.
     """
     since = datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
-    issues = tracker.list_issues(IssueQuery("opened"))
-    issues += tracker.list_issues(IssueQuery("closed", updated_after=since))
+    issues = [issue_from_bundle(bundle) for bundle in tracker.list_recent(since)]
     assessor = Assessor(config)
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
     return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))

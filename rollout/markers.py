@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from rollout.issues import Note
 
-PHASES = ("pre", "reminder", "post")
 _MARKER = re.compile(
     r"<!-- rollout:announcement phase=(pre|reminder|post) deploy=(\d{4}-\d{2}-\d{2})"
     r"(?: posted=(\d{4}-\d{2}-\d{2}))? -->"

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rollout.files import write_atomically
-from rollout.trackers import IssueQuery, Tracker
-
-RECENTLY_CLOSED = timedelta(days=90)
+from rollout.trackers import RECENTLY_CLOSED, IssueQuery, Tracker
 
 
 def take_snapshot(
@@ -21,12 +19,7 @@ def take_snapshot(
     ``state`` "recent" means the open issues plus those closed in the last 90 days.
     """
     if state == "recent":
-        since = now - RECENTLY_CLOSED
-        issues = tracker.list_bundles(IssueQuery("opened", milestone=milestone))
-        closed = tracker.list_bundles(
-            IssueQuery("closed", milestone=milestone, updated_after=since)
-        )
-        issues += [issue for issue in closed if _closed_since(issue, since)]
+        issues = tracker.list_recent(now - RECENTLY_CLOSED, milestone)
     else:
         issues = tracker.list_bundles(IssueQuery(state, milestone=milestone))
     return {
@@ -34,11 +27,6 @@ def take_snapshot(
         "issues": sorted(issues, key=lambda issue: int(issue["iid"])),
         "milestones": tracker.milestone_list(),
     }
-
-
-def _closed_since(issue: dict[str, Any], since: datetime) -> bool:
-    closed_at = issue.get("closed_at")
-    return bool(closed_at) and datetime.fromisoformat(str(closed_at)) >= since
 
 
 def write_snapshot(path: Path, data: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ Json = dict[str, Any]
 Progress = Callable[[int, int], None]
 # What can be fetched for an issue besides the issue itself, one request (or more) each.
 DETAILS = ("label_events", "links", "notes")
+# "Recent" issues: the open ones and those closed this long ago at most.
+RECENTLY_CLOSED = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,17 @@ class Tracker(ABC):
 
     def issue(self, iid: int) -> Issue:
         return self.issues([iid])[0]
+
+    def list_recent(self, since: datetime, milestone: str | None = None) -> list[Json]:
+        """The open issues, plus those closed since ``since`` (GitLab filters on the last
+        update, so the closing time is checked here)."""
+        bundles = self.list_bundles(IssueQuery("opened", milestone=milestone))
+        closed = self.list_bundles(IssueQuery("closed", milestone=milestone, updated_after=since))
+        return bundles + [
+            bundle
+            for bundle in closed
+            if bundle.get("closed_at") and datetime.fromisoformat(bundle["closed_at"]) >= since
+        ]
 
     def list_issues(
         self,
