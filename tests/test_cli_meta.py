@@ -70,3 +70,18 @@ def test_every_package_is_listed_for_the_wheel() -> None:
         ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "rollout").rglob("__init__.py")
     }
     assert found | {"rollout.templates"} == listed
+
+
+def test_the_public_api_names_what_it_exports() -> None:
+    import rollout
+
+    assert sorted(rollout.__all__) == sorted(rollout._MODULE_OF)
+    for name in rollout.__all__:
+        assert getattr(rollout, name).__name__ == name
+    with pytest.raises(AttributeError):
+        rollout.nothing_like_this  # noqa: B018
+
+
+def test_help_loads_none_of_the_domain_modules(tmp_path: Path) -> None:
+    modules = imported_modules(tmp_path, "--help")
+    assert not modules & {"rollout.board", "rollout.readiness", "rollout.schedule", "rollout.trackers"}
