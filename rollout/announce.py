@@ -61,9 +61,9 @@ def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor)
         ]
         if announced:
             return announced[-1]
-        verdict = assessor.assess(issue, as_of)
-        if verdict.signoff.given and verdict.signoff.at is not None:
-            as_of = min(as_of, local_date(verdict.signoff.at, assessor.zone))
+        signoff = assessor.signoff(issue)
+        if signoff.given and signoff.at is not None:
+            as_of = min(as_of, local_date(signoff.at, assessor.zone))
     planned = assessor.planned_date(issue, as_of)
     if planned.day is None:
         raise AnnouncementError(f"cannot announce #{issue.iid}: {planned.problem}")

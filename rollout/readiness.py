@@ -127,10 +127,14 @@ class Assessor:
         """The date an announcement names: §6's rule with the other checks ignored and,
         before sign-off, without the cut-off condition."""
         reading = read_labels(issue.labels, self.vocabulary)
-        signoff = find_signoff(
-            reading, timeline_of(issue, self.vocabulary), self.vocabulary, self.zone
-        )
+        signoff = self.signoff(issue)
         return self.ship_date(issue, reading, signoff, as_of, use_cutoff=signoff.given)
+
+    def signoff(self, issue: Issue) -> SignOff:
+        """When the issue was signed off (PRODUCT.md §6), or why it was not."""
+        reading = read_labels(issue.labels, self.vocabulary)
+        timeline = timeline_of(issue, self.vocabulary)
+        return find_signoff(reading, timeline, self.vocabulary, self.zone)
 
     # ------------------------------------------------------------------ the ships-on rule
 

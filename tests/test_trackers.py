@@ -14,6 +14,7 @@ from gitlab_server import GitLabServer, GitLabState
 from scenarios import load_story
 
 from rollout.cli import cli
+from rollout.config import TrackerConfig
 from rollout.snapshots import take_snapshot
 from rollout.trackers import IssueQuery
 from rollout.trackers.gitlab import GitLabTracker
@@ -325,13 +326,8 @@ def test_snapshot_tracker_refuses_unknown_issues_and_bad_files(run, workdir: Pat
 
 
 def tracker_for(server: GitLabServer) -> GitLabTracker:
-    from rollout.config import TrackerConfig
-
+    """The GitLab tracker of the test server, connected as the CLI connects it."""
     settings = TrackerConfig(kind="gitlab", project=PROJECT, url=server.url, retries=2)
-    import os
-
-    os.environ["GITLAB_TOKEN"] = server.token
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITLAB_TOKEN", server.token)
         return GitLabTracker.connect(settings)
-    finally:
-        del os.environ["GITLAB_TOKEN"]
