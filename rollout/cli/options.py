@@ -95,7 +95,7 @@ def range_options(function: F) -> F:
     """--from and --months: which deployment periods a command covers."""
     function = click.option(
         "--months",
-        type=click.IntRange(1, 600),
+        type=click.IntRange(1, 1200),
         default=12,
         show_default=True,
         help="How many monthly deployment periods.",
