@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Collection, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import gitlab
 import gitlab.exceptions
 import requests
+import requests.adapters
 
 from rollout.config import TrackerConfig
 from rollout.errors import TrackerError, TrackerNotSetUp
@@ -45,6 +46,11 @@ class GitLabTracker(Tracker):
                 'no GitLab project: set [tracker] project = "group/project" in rollout.toml'
             )
         client = _client(settings)
+        # requests keeps 10 connections per host; more concurrent requests than that would
+        # open and drop a connection each time.
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, settings.concurrency))
+        client.session.mount("https://", adapter)
+        client.session.mount("http://", adapter)
         return cls(client, settings, settings.project)
 
     # ------------------------------------------------------------ reading
@@ -55,20 +61,32 @@ class GitLabTracker(Tracker):
 
     def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         wanted = list(dict.fromkeys(iids))
+        with self._requests_in_flight() as pool:
+            # The histories are asked for together with the issues themselves: one round
+            # trip instead of two. Unknown iids are reported from the list.
+            listing = pool.submit(self._issues_by_iid, wanted)
+            pending = self._submit_details(pool, wanted, DETAILS)
+            found = listing.result()
+            missing = [iid for iid in wanted if iid not in found]
+            if missing:
+                raise TrackerError(
+                    f"{_issues_named(missing, self.project_path)} not found "
+                    "(check the issue numbers)"
+                )
+            extras = self._collect(pending, wanted, DETAILS, progress)
+        for iid, extra in zip(wanted, extras, strict=True):
+            found[iid].update(extra)
+        return [found[iid] for iid in iids]
+
+    def _issues_by_iid(self, iids: Sequence[int]) -> dict[int, Json]:
         found: dict[int, Json] = {}
-        for start in range(0, len(wanted), PER_PAGE):
-            chunk = wanted[start : start + PER_PAGE]
+        for start in range(0, len(iids), PER_PAGE):
+            chunk = iids[start : start + PER_PAGE]
             query = {"iids": chunk, "state": "all", "per_page": PER_PAGE}
             with self._reporting(f"reading {_issues_named(chunk, self.project_path)}"):
                 for issue in self._project.issues.list(iterator=True, **query, **self._retries()):
                     found[int(issue.iid)] = issue.asdict()
-        missing = [iid for iid in wanted if iid not in found]
-        if missing:
-            raise TrackerError(
-                f"{_issues_named(missing, self.project_path)} not found (check the issue numbers)"
-            )
-        self._add_details([found[iid] for iid in wanted], DETAILS, progress)
-        return [found[iid] for iid in iids]
+        return found
 
     def list_bundles(
         self,
@@ -140,33 +158,56 @@ class GitLabTracker(Tracker):
     def fetch_details(
         self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
     ) -> list[Json]:
-        """The ``details`` of each issue, a bounded number of issues at a time."""
-        if not iids:
-            return []
-        fetched = []
-        workers = min(self.settings.concurrency, len(iids))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for extra in pool.map(lambda iid: self._details(iid, details), iids):
-                fetched.append(extra)
-                if progress is not None:
-                    progress(len(fetched), len(iids))
-        return fetched
+        """The ``details`` of each issue: each is a request of its own, and up to
+        [tracker] concurrency requests are in flight at a time."""
+        with self._requests_in_flight() as pool:
+            pending = self._submit_details(pool, iids, details)
+            return self._collect(pending, iids, details, progress)
 
-    def _details(self, iid: int, details: Collection[str]) -> Json:
+    @contextmanager
+    def _requests_in_flight(self) -> Iterator[ThreadPoolExecutor]:
+        pool = ThreadPoolExecutor(max_workers=self.settings.concurrency)
+        try:
+            yield pool
+        finally:
+            # On a failure, requests not yet sent are not sent at all.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit_details(
+        self, pool: ThreadPoolExecutor, iids: Sequence[int], details: Collection[str]
+    ) -> list[tuple[int, str, Future[list[Json]]]]:
+        kinds = [kind for kind in DETAILS if kind in details]
+        return [(iid, kind, pool.submit(self._detail, iid, kind)) for iid in iids for kind in kinds]
+
+    def _collect(
+        self,
+        pending: list[tuple[int, str, Future[list[Json]]]],
+        iids: Sequence[int],
+        details: Collection[str],
+        progress: Progress | None,
+    ) -> list[Json]:
+        fetched: dict[int, Json] = {iid: {} for iid in iids}
+        wanted = len([kind for kind in DETAILS if kind in details])
+        done = 0
+        for iid, kind, future in pending:
+            fetched[iid][kind] = future.result()
+            if progress is not None and len(fetched[iid]) == wanted:
+                done += 1
+                progress(done, len(iids))
+        return [fetched[iid] for iid in iids]
+
+    def _detail(self, iid: int, kind: str) -> list[Json]:
         with self._reporting(f"reading the history of issue #{iid} of {self.project_path}"):
             handle = self._project.issues.get(iid, lazy=True)
-            found: Json = {}
-            if "label_events" in details:
+            if kind == "label_events":
                 events = handle.resourcelabelevents.list(
                     iterator=True, per_page=PER_PAGE, **self._retries()
                 )
-                found["label_events"] = [event.asdict() for event in events]
-            if "links" in details:
+                return [event.asdict() for event in events]
+            if kind == "links":
                 links = handle.links.list(get_all=True, **self._retries())
-                found["links"] = [link.asdict() for link in links]
-            if "notes" in details:
-                found["notes"] = self._notes(iid)
-            return found
+                return [link.asdict() for link in links]
+            return self._notes(iid)
 
     def _notes(self, iid: int) -> list[Json]:
         handle = self._project.issues.get(iid, lazy=True)
