@@ -18,7 +18,7 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
 from rollout.issues import Issue, Person
-from rollout.readiness import Assessor, Check, Verdict
+from rollout.readiness import Assessor, Check, Verdict, may_ship_with
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import IssueQuery, Progress, Tracker
 from rollout.workflow import (
@@ -42,10 +42,6 @@ ESCALATION_STEPS = (
     "ping the next level up",
     "comment and close",
 )
-# Stages an issue ships from: only these can be ready (readiness, the "stage" check).
-SHIPPING_STAGES = ("implementation", "completed")
-
-
 @dataclass(frozen=True)
 class StageAge:
     """One issue in its stage."""
@@ -135,14 +131,6 @@ def why_not(verdict: Verdict, deployment: Deployment) -> list[Check]:
         ships_on = [check for check in verdict.checks if check.id == "ships-on"]
         reasons = ships_on + reasons
     return reasons
-
-
-def may_ship_with(issue: Issue, deployment: Deployment, vocabulary: Vocabulary) -> bool:
-    """Whether readiness can say anything the board shows: the issue is in a stage it ships
-    from, or in the deployment's milestone."""
-    stage = read_labels(issue.labels, vocabulary).stage
-    in_milestone = issue.milestone is not None and issue.milestone.title == deployment.milestone
-    return stage in SHIPPING_STAGES or in_milestone
 
 
 def board_issues(

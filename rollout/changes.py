@@ -5,19 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from rollout.config import Config
-from rollout.readiness import Assessor, Verdict
+from rollout.readiness import Assessor, Verdict, may_be_ready
 from rollout.release_notes import evaluation_date
-from rollout.trackers import RECENTLY_CLOSED, Tracker, issue_from_bundle
+from rollout.trackers import DETAILS, RECENTLY_CLOSED, Tracker, issue_from_bundle
+from rollout.workflow import Vocabulary
 
 
 def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict]:
     """Verdicts of the ready issues: open ones as of today, closed ones as of their closing.
 
     Closed issues are those closed in the last 90 days; a Completed issue may be closed
-    before the deployment that takes it live.
+    before the deployment that takes it live. Histories are fetched only for the issues
+    whose labels put them in a shipping stage.
     """
     since = datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
-    issues = [issue_from_bundle(bundle) for bundle in tracker.list_recent(since)]
+    vocabulary = Vocabulary.from_config(config)
+    listed = [issue_from_bundle(bundle) for bundle in tracker.list_recent(since, details=())]
+    issues = tracker.complete([i for i in listed if may_be_ready(i, vocabulary)], DETAILS)
     assessor = Assessor(config)
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
     return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))

@@ -43,8 +43,23 @@ DEPLOYMENT_NAMES = {
     "exception": "exception deployment",
     "special": "special deployment",
 }
+# Stages an issue ships from: only these can be ready (the "stage" check).
+SHIPPING_STAGES = ("implementation", "completed")
 # A ships-on search that finds nothing in this many deployments gives up.
 _SEARCH_LIMIT = 120
+
+
+def may_be_ready(issue: Issue, vocabulary: Vocabulary) -> bool:
+    """Whether the issue's labels leave it a chance of being ready: its history is worth
+    fetching. An issue in no shipping stage fails the stage check whatever its history."""
+    return read_labels(issue.labels, vocabulary).stage in SHIPPING_STAGES
+
+
+def may_ship_with(issue: Issue, deployment: Deployment, vocabulary: Vocabulary) -> bool:
+    """Whether readiness can say anything about the issue and ``deployment``: it may be
+    ready, or it is in the deployment's milestone (and may have slipped from it)."""
+    in_milestone = issue.milestone is not None and issue.milestone.title == deployment.milestone
+    return in_milestone or may_be_ready(issue, vocabulary)
 
 
 @dataclass(frozen=True)
@@ -293,7 +308,7 @@ class Assessor:
         if stage is None:
             return Check("stage", False, "error", f"no stage label; it ships from {wanted}")
         label = self._label(prefix, stage)
-        if stage in ("implementation", "completed"):
+        if stage in SHIPPING_STAGES:
             return Check("stage", True, "error", label)
         if stage == "blocked":
             back = timeline.previous_stage()

@@ -9,11 +9,11 @@ from typing import Any
 from rollout.config import Config, add_months
 from rollout.errors import RolloutError
 from rollout.issues import Issue
-from rollout.readiness import DEPLOYMENT_NAMES, Assessor, Verdict
+from rollout.readiness import DEPLOYMENT_NAMES, Assessor, Verdict, may_ship_with
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import IssueQuery, Tracker
+from rollout.trackers import DETAILS, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, local_date, read_labels
 
 GROUPS = (("feature", "Features"), ("bug", "Bugs"), ("administrative", "Administrative"))
@@ -48,8 +48,10 @@ def deployment_named(schedule: Schedule, day: date) -> Deployment:
     return deployment
 
 
-def candidates(tracker: Tracker, deployment: Deployment) -> list[Issue]:
-    """Open issues, the milestone's issues, and issues closed since the period before."""
+def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list[Issue]:
+    """The issues the notes may name, with their histories: of the open issues, the
+    milestone's issues and those closed since the period before, the ones readiness can
+    say something about for this deployment (see may_ship_with)."""
     since = add_months(deployment.period.replace(day=1), -2)
     queries = [
         IssueQuery("opened"),
@@ -59,11 +61,13 @@ def candidates(tracker: Tracker, deployment: Deployment) -> list[Issue]:
             updated_after=datetime.combine(since, time(0, 0), tzinfo=deployment.zone),
         ),
     ]
+    vocabulary = Vocabulary.from_config(config)
     found: dict[int, Issue] = {}
     for query in queries:
-        for issue in tracker.list_issues(query):
-            found.setdefault(issue.iid, issue)
-    return [found[iid] for iid in sorted(found)]
+        for issue in tracker.list_issues(query, details=()):
+            if may_ship_with(issue, deployment, vocabulary):
+                found.setdefault(issue.iid, issue)
+    return tracker.complete([found[iid] for iid in sorted(found)], DETAILS)
 
 
 def build_release_notes(
@@ -101,7 +105,7 @@ def _why_not(verdict: Verdict) -> str:
 
 def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> ReleaseNotes:
     deployment = deployment_named(Schedule(config), day)
-    return build_release_notes(candidates(tracker, deployment), deployment, as_of, config)
+    return build_release_notes(candidates(tracker, deployment, config), deployment, as_of, config)
 
 
 def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str, Any]:

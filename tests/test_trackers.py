@@ -144,6 +144,52 @@ def test_checking_three_issues_lists_them_in_one_request(rollout: Rollout, serve
     assert len(server.requests) == 1 + 3 * 3
 
 
+def histories_read(server: GitLabServer) -> dict[int, list[str]]:
+    """Per issue, which of its label events, links and notes were fetched."""
+    read: dict[int, list[str]] = {}
+    for path in gets(server):
+        parts = path.split("/")
+        if len(parts) >= 2 and parts[-2].isdigit() and parts[-3] == "issues":
+            read.setdefault(int(parts[-2]), []).append(parts[-1])
+    return {iid: sorted(kinds) for iid, kinds in read.items()}
+
+
+def in_shipping_stage(server: GitLabServer) -> set[int]:
+    project = server.state.project(PROJECT)
+    shipping = {"Stage::Implementation", "Stage::Completed"}
+    return {issue.iid for issue in project.issues.values() if shipping & set(issue.labels)}
+
+
+def test_notes_read_histories_only_of_issues_that_may_ship_with_the_deployment(
+    rollout: Rollout, server: GitLabServer
+) -> None:
+    project = server.state.project(PROJECT)
+    title = "CustSuppOps Deployment 2027-02-01"
+    in_milestone = {
+        issue.iid
+        for issue in project.issues.values()
+        if issue.milestone_id and project.milestones[issue.milestone_id].title == title
+    }
+    server.reset_requests()
+    result = rollout("notes", "2027-02-01", "--as-of", "2027-01-20")
+    assert result.exit_code == 0, result.stderr
+    read = histories_read(server)
+    assert set(read) == in_milestone | in_shipping_stage(server)
+    assert len(read) < len(project.issues)  # some issues needed nothing
+    assert all(kinds == ["links", "notes", "resource_label_events"] for kinds in read.values())
+
+
+def test_changes_ics_reads_histories_only_of_issues_in_a_shipping_stage(
+    rollout: Rollout, server: GitLabServer, workdir: Path
+) -> None:
+    server.reset_requests()
+    result = rollout("calendar", "--from", "2027-01-01", "--out", str(workdir / "out"))
+    assert result.exit_code == 0, result.stderr
+    read = histories_read(server)
+    assert set(read) == in_shipping_stage(server)
+    assert all(kinds == ["links", "notes", "resource_label_events"] for kinds in read.values())
+
+
 def test_listing_250_issues_costs_three_pages() -> None:
     state = GitLabState()
     state.add_project(PROJECT)

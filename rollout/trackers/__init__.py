@@ -112,11 +112,15 @@ class Tracker(ABC):
     def issue(self, iid: int) -> Issue:
         return self.issues([iid])[0]
 
-    def list_recent(self, since: datetime, milestone: str | None = None) -> list[Json]:
+    def list_recent(
+        self, since: datetime, milestone: str | None = None, details: Collection[str] = DETAILS
+    ) -> list[Json]:
         """The open issues, plus those closed since ``since`` (GitLab filters on the last
         update, so the closing time is checked here)."""
-        bundles = self.list_bundles(IssueQuery("opened", milestone=milestone))
-        closed = self.list_bundles(IssueQuery("closed", milestone=milestone, updated_after=since))
+        bundles = self.list_bundles(IssueQuery("opened", milestone=milestone), details=details)
+        closed = self.list_bundles(
+            IssueQuery("closed", milestone=milestone, updated_after=since), details=details
+        )
         return bundles + [
             bundle
             for bundle in closed
