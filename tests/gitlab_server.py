@@ -1091,7 +1091,9 @@ class GitLabServer:
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``token`` is accepted as
     ``PRIVATE-TOKEN`` or ``Authorization: Bearer``; ``job_token`` (when set) as ``JOB-TOKEN``. Both
-    act as the user ``user``. ``web_base``, when given, replaces the state's.
+    act as the user ``user``. ``web_base``, when given, replaces the state's. ``latency`` seconds
+    pass before every answer, as a network round trip would add (requests are served concurrently,
+    so concurrent requests wait it out together).
     """
 
     def __init__(
@@ -1101,8 +1103,10 @@ class GitLabServer:
         job_token: str | None = None,
         web_base: str | None = None,
         user: str = DEFAULT_TOKEN_USER,
+        latency: float = 0.0,
     ) -> None:
         self.state = state or GitLabState()
+        self.latency = latency
         if web_base is not None:
             self.state.web_base = web_base.rstrip("/")
         self.token = token
@@ -1315,6 +1319,8 @@ class _Handler(BaseHTTPRequestHandler):
         auth, valid = gl._authenticate(self.headers)
         record = RecordedRequest(method, split.path, query, auth)
         gl._record(record)
+        if gl.latency:
+            time.sleep(gl.latency)
         fault = gl._take_fault(method, split.path)
         if fault is not None:
             record.fault = fault.kind

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from textwrap import dedent
 from typing import Any
@@ -923,3 +925,21 @@ def test_story_errors_name_the_line(story: str, line: int, problem: str) -> None
 
     assert raised.value.line_no == line
     assert problem in str(raised.value)
+
+
+def test_latency_delays_every_answer_and_concurrent_requests_wait_together(
+    state: GitLabState,
+) -> None:
+    with GitLabServer(state, latency=0.2) as slow:
+        url = f"{slow.url}/api/v4/user"
+        headers = {"PRIVATE-TOKEN": slow.token}
+        started = time.perf_counter()
+        requests.get(url, headers=headers, timeout=5)
+        one = time.perf_counter() - started
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: requests.get(url, headers=headers, timeout=5), range(4)))
+        four = time.perf_counter() - started
+    assert one >= 0.2
+    assert all(answer.status_code == 200 for answer in answers)
+    assert four < 4 * 0.2  # not one after another
