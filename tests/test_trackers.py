@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -188,6 +188,23 @@ def test_changes_ics_reads_histories_only_of_issues_in_a_shipping_stage(
     read = histories_read(server)
     assert set(read) == in_shipping_stage(server)
     assert all(kinds == ["links", "notes", "resource_label_events"] for kinds in read.values())
+
+
+def test_a_snapshot_reads_no_history_of_an_issue_closed_long_ago_but_touched_lately(
+    rollout: Rollout, server: GitLabServer, workdir: Path
+) -> None:
+    now = datetime.now(UTC)
+    server.state.add_issue(PROJECT, 900, "Old news", "alice", now - timedelta(days=300))
+    server.state.close_issue(PROJECT, 900, at=now - timedelta(days=200))
+    server.state.change_labels(PROJECT, 900, add=["Priority::4"], at=now - timedelta(days=1))
+    server.reset_requests()
+    result = rollout("snapshot", "--out", str(workdir / "recent.json"))
+    assert result.exit_code == 0, result.stderr
+    listed = [r for r in server.requests if r.path.endswith("/issues")]
+    assert any(r.query.get("state") == ["closed"] for r in listed)  # it was listed...
+    assert 900 not in histories_read(server)  # ...but its history was not fetched
+    saved = json.loads((workdir / "recent.json").read_text(encoding="utf-8"))
+    assert 900 not in [issue["iid"] for issue in saved["issues"]]
 
 
 def test_listing_250_issues_costs_three_pages() -> None:

@@ -115,17 +115,23 @@ class Tracker(ABC):
     def list_recent(
         self, since: datetime, milestone: str | None = None, details: Collection[str] = DETAILS
     ) -> list[Json]:
-        """The open issues, plus those closed since ``since`` (GitLab filters on the last
-        update, so the closing time is checked here)."""
-        bundles = self.list_bundles(IssueQuery("opened", milestone=milestone), details=details)
+        """The open issues, plus those closed since ``since``, with ``details``. GitLab
+        filters on the last update, so the closing time is checked here, before any
+        history is fetched."""
+        opened = self.list_bundles(IssueQuery("opened", milestone=milestone), details=())
         closed = self.list_bundles(
-            IssueQuery("closed", milestone=milestone, updated_after=since), details=details
+            IssueQuery("closed", milestone=milestone, updated_after=since), details=()
         )
-        return bundles + [
+        recent = opened + [
             bundle
             for bundle in closed
             if bundle.get("closed_at") and datetime.fromisoformat(bundle["closed_at"]) >= since
         ]
+        if details:
+            extras = self.fetch_details([int(bundle["iid"]) for bundle in recent], details)
+            for bundle, extra in zip(recent, extras, strict=True):
+                bundle.update(extra)
+        return recent
 
     def list_issues(
         self,
