@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -225,13 +226,6 @@ def encode_feeds(
     return encoded
 
 
-def write_feeds(feeds: Sequence[Feed], out_dir: Path, config: Config, now: datetime) -> list[Path]:
-    """Encode every feed, then write each atomically; returns the paths written."""
-    encoded = encode_feeds(feeds, out_dir, config, now)
-    write_all_atomically(encoded)
-    return list(encoded)
-
-
 def build_time() -> datetime:
     """Now, or SOURCE_DATE_EPOCH when set, for reproducible builds of the feeds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -246,18 +240,25 @@ def write_calendars(
     months: int,
     out_dir: Path,
     now: datetime,
-    changes: Sequence[Verdict] | None = None,
+    changes: Callable[[], Sequence[Verdict]] | None = None,
 ) -> list[Path]:
     """Compute the schedule from the month of ``start`` and write the feeds into ``out_dir``:
-    deployments and deadlines always, changes.ics when ``changes`` (ready verdicts) are given."""
-    templates = Templates(config.templates_dir)
-    deployments = Schedule(config).deployments(start, months)
-    first = start.replace(day=1)
-    last = add_months(first, months) - timedelta(days=1)
-    feeds = [
-        deployment_feed(deployments, config, templates),
-        deadline_feed(deployments, config, templates, first, last),
-    ]
-    if changes is not None:
-        feeds.append(change_feed(changes, config, templates, first, last))
-    return write_feeds(feeds, out_dir, config, now)
+    deployments and deadlines always, changes.ics when ``changes`` is given. It is called
+    in a thread while the other feeds are built (it mostly waits on the tracker), and an
+    error from it means nothing is written."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fetching = pool.submit(changes) if changes is not None else None
+        templates = Templates(config.templates_dir)
+        deployments = Schedule(config).deployments(start, months)
+        first = start.replace(day=1)
+        last = add_months(first, months) - timedelta(days=1)
+        feeds = [
+            deployment_feed(deployments, config, templates),
+            deadline_feed(deployments, config, templates, first, last),
+        ]
+        encoded = encode_feeds(feeds, out_dir, config, now)
+        if fetching is not None:
+            feed = change_feed(fetching.result(), config, templates, first, last)
+            encoded.update(encode_feeds([feed], out_dir, config, now))
+    write_all_atomically(encoded)
+    return list(encoded)

@@ -35,7 +35,7 @@ def feed(story: str, directory: Path, today: date, now: datetime = NOW) -> dict[
     path.write_text(json.dumps(load_story(story).snapshot(7)), encoding="utf-8")
     config = Config()
     changes = ready_changes(SnapshotTracker.load(path), config, today)
-    write_calendars(config, date(2027, 1, 1), 6, directory / "feeds", now, changes)
+    write_calendars(config, date(2027, 1, 1), 6, directory / "feeds", now, lambda: changes)
     calendar = icalendar.Calendar.from_ical((directory / "feeds" / "changes.ics").read_bytes())
     return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
 

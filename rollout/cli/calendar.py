@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rollout.cli.options import App, pass_app, range_options, say, today_in
+
+if TYPE_CHECKING:
+    from rollout.readiness import Verdict
 
 
 @click.command()
@@ -41,7 +46,7 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
 
     config = app.config
     today = today_in(config)
-    changes = None
+    changes: Callable[[], list[Verdict]] | None = None
     try:
         tracker = app.tracker_for()
     except TrackerNotSetUp as reason:
@@ -49,7 +54,9 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
     else:
         from rollout.changes import ready_changes
 
-        changes = ready_changes(tracker, config, today)
+        def changes() -> list[Verdict]:
+            return ready_changes(tracker, config, today)
+
     written = write_calendars(config, start or today, months, out_dir, build_time(), changes)
     for path in written:
         say(f"wrote {path}")
