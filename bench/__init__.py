@@ -1,0 +1,1 @@
+"""rollout's benchmark (python -m bench): not a test, it measures and prints figures."""

@@ -1,0 +1,109 @@
+"""What each command needs from GitLab, worked out from the generated project itself.
+
+For every command: the list pages its queries take (100 issues a page, one page at least,
+fetched one after another as each page's ``Link`` names the next) and the per-issue requests
+(label events, links, notes) of the issues it has to judge. Written from PRODUCT.md's rules
+and the project's raw labels, not from rollout's code, so that the benchmark can tell when
+rollout asks for more than it needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from gitlab_server import Issue
+
+from bench.project import Project
+
+PER_PAGE = 100
+HISTORY = 3  # label events, links and notes: one request each
+SHIPPING = {"Stage::Implementation", "Stage::Completed"}  # only these can be ready (§6)
+RECENTLY_CLOSED = timedelta(days=90)  # "recent": open, or closed in the last 90 days
+
+
+@dataclass(frozen=True)
+class Need:
+    pages: int  # issue list pages, one after another
+    per_issue: int  # requests about single issues, any number at a time
+    other: int = 0  # other requests (the project, milestone list pages)
+
+    def lower_bound(self, latency: float, concurrency: int) -> float:
+        """Seconds of network wait no client can avoid."""
+        return (self.pages + self.other + self.per_issue / concurrency) * latency
+
+
+NOTHING = Need(0, 0)
+
+
+def pages(count: int) -> int:
+    return max(1, math.ceil(count / PER_PAGE))
+
+
+class Needs:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.issues = list(project.state.project(project.path).issues.values())
+        self.milestones = project.state.project(project.path).milestones
+
+    def check(self, iids: list[int]) -> Need:
+        return Need(pages(len(iids)), HISTORY * len(iids))
+
+    def notes(self, period_start: date) -> Need:
+        """Open issues, the milestone's, and those closed since the month two months before
+        the period; histories of those that may ship then or are in the milestone."""
+        since = datetime.combine(period_start, time(0, 0), tzinfo=UTC)
+        opened = [i for i in self.issues if i.state == "opened"]
+        in_milestone = [i for i in self.issues if self._in_milestone(i)]
+        closed = [i for i in self.issues if i.state == "closed" and i.updated_at >= since]
+        listed = {i.iid: i for i in (*opened, *in_milestone, *closed)}
+        judged = [i for i in listed.values() if self._in_milestone(i) or _shipping(i)]
+        return Need(
+            pages(len(opened)) + pages(len(in_milestone)) + pages(len(closed)),
+            HISTORY * len(judged),
+        )
+
+    def status(self) -> Need:
+        """Every open issue's label history (its stage age); links and notes of the Blocked
+        ones and of those that may ship with the next deployment."""
+        opened = [i for i in self.issues if i.state == "opened"]
+        judged = [
+            i
+            for i in opened
+            if self._in_milestone(i) or _shipping(i) or "Stage::Blocked" in i.labels
+        ]
+        return Need(pages(len(opened)), len(opened) + 2 * len(judged))
+
+    def snapshot(self, now: datetime) -> Need:
+        """The recent issues with their histories, the project and its milestones."""
+        recent = list(self._recent(now))
+        milestone_pages = pages(len(self.milestones))
+        return Need(self._recent_pages(now), HISTORY * len(recent), 1 + milestone_pages)
+
+    def changes(self, today: date) -> Need:
+        """changes.ics: the recent issues, and the histories of those in a shipping stage."""
+        since = datetime.combine(today, time(0, 0), tzinfo=UTC)
+        judged = [i for i in self._recent(since) if _shipping(i)]
+        return Need(self._recent_pages(since), HISTORY * len(judged))
+
+    def _recent(self, now: datetime) -> Iterable[Issue]:
+        since = now - RECENTLY_CLOSED
+        for issue in self.issues:
+            if issue.state == "opened" or (issue.closed_at and issue.closed_at >= since):
+                yield issue
+
+    def _recent_pages(self, now: datetime) -> int:
+        since = now - RECENTLY_CLOSED
+        opened = sum(1 for i in self.issues if i.state == "opened")
+        closed = sum(1 for i in self.issues if i.state == "closed" and i.updated_at >= since)
+        return pages(opened) + pages(closed)
+
+    def _in_milestone(self, issue: Issue) -> bool:
+        milestone = self.milestones.get(issue.milestone_id) if issue.milestone_id else None
+        return milestone is not None and milestone.title == self.project.milestone
+
+
+def _shipping(issue: Issue) -> bool:
+    return bool(SHIPPING & set(issue.labels))

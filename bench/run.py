@@ -1,0 +1,364 @@
+"""rollout's benchmark: requests, waiting on latency, start-up and memory at a busy tracker's scale.
+
+Starts the GitLab API test server on 127.0.0.1 with a generated project and a fixed latency
+before every answer, runs the real ``rollout`` commands as separate processes, and prints a
+table with each command's figures and PASS/FAIL against its targets (BENCHMARKS.md).
+
+    python -m bench [--issues 5000] [--open 400] [--milestone 60] [--latency-ms 25]
+                    [--concurrency 8] [--repeat 3] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import importlib.metadata
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with the tests
+
+from gitlab_server import GitLabServer, RecordedRequest  # noqa: E402
+
+import rollout  # noqa: E402
+from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
+from bench.needs import NOTHING, Need, Needs  # noqa: E402
+from bench.project import Project, generate, milestone_iids  # noqa: E402
+from rollout.config import add_months  # noqa: E402
+
+WALL_RATIO = 1.5  # at most this times the lower bound
+START_UP_RATIO = 2.5  # at most this times the start-up of python -c "import click"
+CALENDAR_SECONDS = 2.0
+MEMORY_BYTES = 150 * 1024 * 1024
+CENTURY = 1200  # months
+# The least any command that reads GitLab through python-gitlab starts with: the client
+# object imports python-gitlab's API classes.
+GITLAB_FLOOR = "import click, gitlab; gitlab.Gitlab('http://127.0.0.1')"
+PER_ISSUE = re.compile(r"/issues/\d+/(resource_label_events|links|notes)$")
+
+
+@dataclass(frozen=True)
+class Requests:
+    lists: int
+    per_issue: int
+    other: int
+
+    @classmethod
+    def of(cls, log: Sequence[RecordedRequest]) -> Requests:
+        lists = sum(1 for r in log if r.path.endswith("/issues"))
+        per_issue = sum(1 for r in log if PER_ISSUE.search(r.path))
+        return cls(lists, per_issue, len(log) - lists - per_issue)
+
+    @property
+    def total(self) -> int:
+        return self.lists + self.per_issue + self.other
+
+
+@dataclass
+class Row:
+    """One command of the table and what it is held to."""
+
+    name: str
+    command: list[str]
+    config: str = "gitlab"  # which rollout.toml: "gitlab" or "plain" (no tracker)
+    need: Need = NOTHING
+    kind: str = "gitlab"  # gitlab: wall vs lower bound; start-up: vs click; calendar: seconds
+    ok_codes: tuple[int, ...] = (0,)
+    runs: list[Run] = field(default_factory=list)
+    requests: Requests | None = None
+    bound: float | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return median_wall(self.runs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parse(argv)
+    started = time.perf_counter()
+    project = generate(options.issues, options.open, options.milestone, options.seed)
+    generated = time.perf_counter() - started
+    latency = options.latency_ms / 1000
+    try:
+        click_row, floor_row, rows = measure(
+            project, latency, options.concurrency, options.repeat, options.months
+        )
+    except CommandFailed as failure:
+        sys.exit(f"bench: {failure}")
+    _print_report(options, project, generated, click_row, floor_row, rows)
+    return 1 if any(row.failures for row in rows) else 0
+
+
+def measure(
+    project: Project, latency: float, concurrency: int, repeat: int, months: int = CENTURY
+) -> tuple[Row, Row, list[Row]]:
+    """Serve ``project`` with ``latency``, run every command ``repeat`` times and judge
+    each against its targets: the two start-up references, then the command rows."""
+    with (
+        GitLabServer(project.state, latency=latency) as server,
+        tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch,
+    ):
+        directory = Path(scratch)
+        _write_configs(directory, project, concurrency)
+        env = _environment(server)
+        rows = _rows(project, Needs(project), directory, months)
+        click_row = Row("start-up: python, click", [sys.executable, "-c", "import click"])
+        floor_row = Row("start-up: python, click, gitlab", [sys.executable, "-c", GITLAB_FLOOR])
+        _warm_up(rows, directory, env)
+        for row in (click_row, floor_row, *rows):
+            _measure(row, server, directory, env, repeat)
+        for row in rows:
+            _judge(row, click_row.wall, floor_row.wall, latency, concurrency)
+    return click_row, floor_row, rows
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=5000, help="issues in the project")
+    parser.add_argument("--open", type=int, default=400, help="of which open")
+    parser.add_argument(
+        "--milestone", type=int, default=60, help="open issues in the next deployment's milestone"
+    )
+    parser.add_argument("--latency-ms", type=float, default=25.0, help="before every answer")
+    parser.add_argument("--concurrency", type=int, default=8, help="[tracker] concurrency")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command (median)")
+    parser.add_argument("--seed", type=int, default=7, help="of the generated project")
+    parser.add_argument("--months", type=int, default=CENTURY, help="of the calendar rows")
+    options = parser.parse_args(argv)
+    if options.repeat < 1 or options.concurrency < 1 or options.latency_ms < 0:
+        parser.error("--repeat and --concurrency must be positive, --latency-ms not negative")
+    return options
+
+
+def _rollout() -> list[str]:
+    """The installed console script next to this interpreter, as people run it."""
+    script = shutil.which("rollout", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "rollout"]
+
+
+def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[Row]:
+    rollout = _rollout()
+    in_milestone = milestone_iids(project)
+    one, fifty = in_milestone[:1], in_milestone[:50]
+    notes_since = add_months(project.period.replace(day=1), -2)
+    return [
+        Row("rollout --help", [*rollout, "--help"], "plain", kind="start-up"),
+        Row("rollout schedule", [*rollout, "schedule"], "plain", kind="start-up"),
+        Row(
+            "rollout check (1 issue)",
+            [*rollout, "check", *map(str, one)],
+            need=needs.check(one),
+            ok_codes=(0, 1),
+        ),
+        Row(
+            f"rollout check ({len(fifty)} issues)",
+            [*rollout, "check", *map(str, fifty)],
+            need=needs.check(fifty),
+            ok_codes=(0, 1),
+        ),
+        Row(
+            f"rollout notes {project.deployment}",
+            [*rollout, "notes", str(project.deployment)],
+            need=needs.notes(notes_since),
+        ),
+        Row("rollout status", [*rollout, "status"], need=needs.status()),
+        Row(
+            "rollout snapshot",
+            [*rollout, "snapshot", "--out", str(directory / "snapshot.json")],
+            need=needs.snapshot(datetime.now(UTC)),
+        ),
+        Row(
+            f"rollout calendar, {_span(months)}",
+            [*rollout, "calendar", "--months", str(months), "--out", str(directory / "plain")],
+            "plain",
+            kind="calendar",
+        ),
+        Row(
+            f"rollout calendar, {_span(months)} + changes",
+            [*rollout, "calendar", "--months", str(months), "--out", str(directory / "feeds")],
+            need=needs.changes(project.today),
+        ),
+    ]
+
+
+def _span(months: int) -> str:
+    return f"{months // 12} years" if months % 12 == 0 else f"{months} months"
+
+
+def _write_configs(directory: Path, project: Project, concurrency: int) -> None:
+    (directory / "plain.toml").write_text("# the built-in defaults\n", encoding="utf-8")
+    (directory / "gitlab.toml").write_text(
+        f'[tracker]\nkind = "gitlab"\nproject = "{project.path}"\nconcurrency = {concurrency}\n',
+        encoding="utf-8",
+    )
+
+
+def _environment(server: GitLabServer) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("GITLAB_", "CI_")) and name != "SOURCE_DATE_EPOCH"
+    }
+    return {**env, "GITLAB_URL": server.url, "GITLAB_TOKEN": server.token, "NO_COLOR": "1"}
+
+
+def _command(row: Row, directory: Path) -> list[str]:
+    """The row's command with --config added after the program (not for python -c)."""
+    if row.command[0] == sys.executable and row.command[1] == "-c":
+        return row.command
+    program = 3 if row.command[:2] == [sys.executable, "-m"] else 1
+    config = ["--config", str(directory / f"{row.config}.toml")]
+    return [*row.command[:program], *config, *row.command[program:]]
+
+
+def _warm_up(rows: list[Row], directory: Path, env: dict[str, str]) -> None:
+    """Compile rollout's modules as `pip install` does (an editable install, or
+    PYTHONDONTWRITEBYTECODE, would otherwise compile them again in every run), then run a
+    start-up command once unmeasured, so that the measured runs find everything cached."""
+    compileall.compile_dir(Path(rollout.__file__).parent, quiet=1)
+    run_once(_command(rows[0], directory), env, directory)
+
+
+def _measure(
+    row: Row, server: GitLabServer, directory: Path, env: dict[str, str], repeat: int
+) -> None:
+    for _ in range(repeat):
+        server.reset_requests()
+        row.runs.append(run_once(_command(row, directory), env, directory, row.ok_codes))
+        made = Requests.of(server.requests)
+        if row.requests is not None and made != row.requests:
+            row.failures.append(f"requests differ between runs ({row.requests} / {made})")
+        row.requests = made
+
+
+def _judge(row: Row, click: float, floor: float, latency: float, concurrency: int) -> None:
+    made = row.requests or Requests(0, 0, 0)
+    need = row.need
+    if made.lists > need.pages or made.per_issue > need.per_issue or made.other > need.other:
+        row.failures.append("requests")
+    if row.kind == "gitlab":
+        row.bound = floor + row.need.lower_bound(latency, concurrency)
+        if row.wall > WALL_RATIO * row.bound:
+            row.failures.append(f"wall > {WALL_RATIO}x bound")
+    elif row.kind == "start-up":
+        row.bound = click
+        if row.wall > START_UP_RATIO * click:
+            row.failures.append(f"wall > {START_UP_RATIO}x start-up")
+    elif row.wall >= CALENDAR_SECONDS:
+        row.failures.append(f"wall >= {CALENDAR_SECONDS:g} s")
+    if peak_rss(row.runs) >= MEMORY_BYTES:
+        row.failures.append("memory")
+
+
+def _print_report(
+    options: argparse.Namespace,
+    project: Project,
+    generated: float,
+    click: Row,
+    floor: Row,
+    rows: list[Row],
+) -> None:
+    out = print
+    version = importlib.metadata.version("rollout")
+    out(
+        f"rollout {version} benchmark: {options.issues} issues ({options.open} open, "
+        f"{options.milestone} in {project.milestone}), generated in {generated:.1f} s"
+    )
+    out(
+        f"latency {options.latency_ms:g} ms, concurrency {options.concurrency}, "
+        f"median of {options.repeat} runs, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores, today {project.today}"
+    )
+    out("")
+    header: tuple[str, ...] = (
+        "command",
+        "requests",
+        "needed",
+        "wall s",
+        "bound s",
+        "ratio",
+        "target",
+        "max RSS",
+        "result",
+    )
+    table = [header]
+    for row in (click, floor):
+        table.append(
+            (row.name, "", "", f"{row.wall:.3f}", "", "", "", _megabytes(row), "reference")
+        )
+    for row in rows:
+        table.append(_cells(row))
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        cells = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ]
+        out("  ".join(cells).rstrip())
+    out("")
+    out(_legend())
+    failed = [row for row in rows if row.failures]
+    out(f"{len(rows) - len(failed)} of {len(rows)} commands PASS")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    made = row.requests or Requests(0, 0, 0)
+    requests = _sum(made.lists, made.per_issue, made.other)
+    needed = _sum(row.need.pages, row.need.per_issue, row.need.other)
+    if row.kind == "calendar":
+        bound, ratio, target = "", "", f"< {CALENDAR_SECONDS:g} s"
+    else:
+        assert row.bound is not None
+        bound, ratio = f"{row.bound:.3f}", f"{row.wall / row.bound:.2f}x"
+        target = f"<= {WALL_RATIO if row.kind == 'gitlab' else START_UP_RATIO}x"
+    result = "PASS" if not row.failures else "FAIL: " + ", ".join(row.failures)
+    return (
+        row.name,
+        requests,
+        needed,
+        f"{row.wall:.3f}",
+        bound,
+        ratio,
+        target,
+        _megabytes(row),
+        result,
+    )
+
+
+def _sum(lists: int, per_issue: int, other: int) -> str:
+    """The total, then list pages + per-issue (+ other) requests: "154 (4+150)"."""
+    total = lists + per_issue + other
+    if not total:
+        return "0"
+    parts = f"{lists}+{per_issue}" + (f"+{other}" if other else "")
+    return f"{total} ({parts})"
+
+
+def _megabytes(row: Row) -> str:
+    return f"{peak_rss(row.runs) / 1024 / 1024:.0f} MB"
+
+
+def _legend() -> str:
+    return (
+        'start-up: python, click is `python -c "import click"`; start-up: python, click,\n'
+        f'  gitlab is `python -c "{GITLAB_FLOOR}"`.\n'
+        "requests: made, as the test server recorded them: issue list pages + per-issue\n"
+        "  requests (+ others: the project, milestone pages).\n"
+        "needed: the same, counting only what the command cannot do without, worked out\n"
+        "  from the generated project.\n"
+        "bound: for GitLab commands, start-up: python, click, gitlab plus (list pages +\n"
+        "  others + per-issue requests / concurrency) x latency; for --help and schedule,\n"
+        "  start-up: python, click.\n"
+        "wall: the median of the runs; max RSS: the largest. Every command must stay under\n"
+        "  150 MB."
+    )

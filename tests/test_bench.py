@@ -1,0 +1,40 @@
+"""The benchmark at a small scale: every command makes exactly the requests the generated
+project says it needs, as the test server recorded them. (Times are the benchmark's own
+business, not a test's: python -m bench.)"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bench.needs import NOTHING
+from bench.project import generate
+from bench.run import Requests, Row, measure
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[Row]:
+    project = generate(issues=400, open_issues=80, in_milestone=12, seed=3, today=date.today())
+    _, _, measured = measure(project, latency=0.0, concurrency=4, repeat=1, months=12)
+    return measured
+
+
+def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) -> None:
+    for row in rows:
+        need = row.need
+        assert row.requests == Requests(need.pages, need.per_issue, need.other), row.name
+
+
+def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:
+    reading = [row for row in rows if row.config == "gitlab"]
+    assert len(reading) == 6
+    assert all(row.need != NOTHING and row.requests and row.requests.per_issue for row in reading)
+    offline = [row for row in rows if row.config == "plain"]
+    assert all(row.requests == Requests(0, 0, 0) for row in offline)
+
+
+def test_memory_is_measured_per_command(rows: list[Row]) -> None:
+    # The benchmark holds the whole project; a command's peak must not include it.
+    help_row = next(row for row in rows if row.name == "rollout --help")
+    assert 5 * 2**20 < help_row.runs[0].max_rss < 40 * 2**20
