@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
 from rollout.config import Config
@@ -25,3 +27,17 @@ def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict
     assessor = Assessor(config)
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
     return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))
+
+
+def ready_changes_in_background(
+    tracker: Tracker, config: Config, today: date
+) -> Callable[[], list[Verdict]]:
+    """Start ready_changes in a thread and return a function that waits for its result.
+
+    Reading the tracker is mostly waiting on the network; the calendar builds its other
+    feeds meanwhile.
+    """
+    pool = ThreadPoolExecutor(max_workers=1)
+    fetching = pool.submit(ready_changes, tracker, config, today)
+    pool.shutdown(wait=False)
+    return fetching.result

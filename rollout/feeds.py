@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -243,22 +242,20 @@ def write_calendars(
     changes: Callable[[], Sequence[Verdict]] | None = None,
 ) -> list[Path]:
     """Compute the schedule from the month of ``start`` and write the feeds into ``out_dir``:
-    deployments and deadlines always, changes.ics when ``changes`` is given. It is called
-    in a thread while the other feeds are built (it mostly waits on the tracker), and an
-    error from it means nothing is written."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        fetching = pool.submit(changes) if changes is not None else None
-        templates = Templates(config.templates_dir)
-        deployments = Schedule(config).deployments(start, months)
-        first = start.replace(day=1)
-        last = add_months(first, months) - timedelta(days=1)
-        feeds = [
-            deployment_feed(deployments, config, templates),
-            deadline_feed(deployments, config, templates, first, last),
-        ]
-        encoded = encode_feeds(feeds, out_dir, config, now)
-        if fetching is not None:
-            feed = change_feed(fetching.result(), config, templates, first, last)
-            encoded.update(encode_feeds([feed], out_dir, config, now))
+    deployments and deadlines always, changes.ics when ``changes`` is given. ``changes`` is
+    called once the other feeds are ready (see rollout.changes.ready_changes_in_background),
+    and an error from it means nothing is written."""
+    templates = Templates(config.templates_dir)
+    deployments = Schedule(config).deployments(start, months)
+    first = start.replace(day=1)
+    last = add_months(first, months) - timedelta(days=1)
+    feeds = [
+        deployment_feed(deployments, config, templates),
+        deadline_feed(deployments, config, templates, first, last),
+    ]
+    encoded = encode_feeds(feeds, out_dir, config, now)
+    if changes is not None:
+        feed = change_feed(changes(), config, templates, first, last)
+        encoded.update(encode_feeds([feed], out_dir, config, now))
     write_all_atomically(encoded)
     return list(encoded)

@@ -42,7 +42,6 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
       rollout calendar --from 2027-01-01 --months 24 --out public/
     """
     from rollout.errors import TrackerNotSetUp
-    from rollout.feeds import build_time, write_calendars
 
     config = app.config
     today = today_in(config)
@@ -52,10 +51,11 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
     except TrackerNotSetUp as reason:
         say(f"changes.ics skipped: {reason}")
     else:
-        from rollout.changes import ready_changes
+        from rollout.changes import ready_changes_in_background
 
-        def changes() -> list[Verdict]:
-            return ready_changes(tracker, config, today)
+        changes = ready_changes_in_background(tracker, config, today)
+    # Imported once the tracker is being read: the feeds' libraries load meanwhile.
+    from rollout.feeds import build_time, write_calendars
 
     written = write_calendars(config, start or today, months, out_dir, build_time(), changes)
     for path in written:
