@@ -42,6 +42,8 @@ ESCALATION_STEPS = (
     "ping the next level up",
     "comment and close",
 )
+
+
 @dataclass(frozen=True)
 class StageAge:
     """One issue in its stage."""

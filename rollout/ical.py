@@ -188,8 +188,9 @@ def _zones_used(events: Sequence[FeedEvent]) -> set[str]:
     zones = set()
     for event in events:
         for value in (event.start, event.end):
-            if isinstance(value, datetime):
-                zones.update(vDDDTypes(value).params.get("TZID", "").split())
+            tzid = vDDDTypes(value).params.get("TZID") if isinstance(value, datetime) else None
+            if tzid:
+                zones.add(tzid)
     return zones
 
 

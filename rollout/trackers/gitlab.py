@@ -176,8 +176,11 @@ class GitLabTracker(Tracker):
     def _submit_details(
         self, pool: ThreadPoolExecutor, iids: Sequence[int], details: Collection[str]
     ) -> list[tuple[int, str, Future[list[Json]]]]:
-        kinds = [kind for kind in DETAILS if kind in details]
-        return [(iid, kind, pool.submit(self._detail, iid, kind)) for iid in iids for kind in kinds]
+        return [
+            (iid, kind, pool.submit(self._detail, iid, kind))
+            for iid in iids
+            for kind in _kinds(details)
+        ]
 
     def _collect(
         self,
@@ -187,7 +190,7 @@ class GitLabTracker(Tracker):
         progress: Progress | None,
     ) -> list[Json]:
         fetched: dict[int, Json] = {iid: {} for iid in iids}
-        wanted = len([kind for kind in DETAILS if kind in details])
+        wanted = len(_kinds(details))
         done = 0
         for iid, kind, future in pending:
             fetched[iid][kind] = future.result()
@@ -241,6 +244,11 @@ class GitLabTracker(Tracker):
                 "check GITLAB_URL and your network",
                 transient=True,
             ) from None
+
+
+def _kinds(details: Collection[str]) -> list[str]:
+    """The details asked for, in a fixed order."""
+    return [kind for kind in DETAILS if kind in details]
 
 
 def _issues_named(iids: Sequence[int], project: str) -> str:
