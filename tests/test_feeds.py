@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -147,6 +148,20 @@ def test_regenerating_unchanged_inputs_is_byte_identical(tmp_path: Path) -> None
     second = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert first == second
     assert sorted(first) == ["deadlines.ics", "deployments.ics"]
+
+
+def test_a_century_of_timed_deployments_regenerates_byte_identical(run: RunCli, workdir: Path) -> None:
+    write_config(workdir, '[schedule]\ntimezone = "Europe/Berlin"\ntime = "09:30"\n')
+    args = ["calendar", "--from", "2027-01-01", "--months", "1200", "--out", "feeds"]
+    assert run(*args).exit_code == 0
+    first = (workdir / "feeds" / "deployments.ics").read_bytes()
+    assert run(*args).exit_code == 0
+    assert (workdir / "feeds" / "deployments.ics").read_bytes() == first
+    calendar = icalendar.Calendar.from_ical(first)
+    starts = [event.decoded("DTSTART") for event in calendar.walk("VEVENT")]
+    assert len(starts) == 1200
+    assert starts[-1] == datetime(2126, 12, 1, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert run("calendar", "--months", "1201").exit_code == 2
 
 
 def test_moving_a_month_keeps_its_uid_and_bumps_its_sequence(tmp_path: Path) -> None:
