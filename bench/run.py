@@ -58,10 +58,6 @@ class Requests:
         per_issue = sum(1 for r in log if PER_ISSUE.search(r.path))
         return cls(lists, per_issue, len(log) - lists - per_issue)
 
-    @property
-    def total(self) -> int:
-        return self.lists + self.per_issue + self.other
-
 
 @dataclass
 class Row:

@@ -128,10 +128,16 @@ class Tracker(ABC):
             if bundle.get("closed_at") and datetime.fromisoformat(bundle["closed_at"]) >= since
         ]
         if details:
-            extras = self.fetch_details([int(bundle["iid"]) for bundle in recent], details)
-            for bundle, extra in zip(recent, extras, strict=True):
-                bundle.update(extra)
+            self.add_details(recent, details)
         return recent
+
+    def add_details(
+        self, bundles: list[Json], details: Collection[str], progress: Progress | None = None
+    ) -> None:
+        """Fetch ``details`` for issues listed without them, into their JSON."""
+        fetched = self.fetch_details([int(bundle["iid"]) for bundle in bundles], details, progress)
+        for bundle, extra in zip(bundles, fetched, strict=True):
+            bundle.update(extra)
 
     def list_issues(
         self,

@@ -108,7 +108,7 @@ class GitLabTracker(Tracker):
                 for issue in self._project.issues.list(iterator=True, **params, **self._retries())
             ]
         if details:
-            self._add_details(listed, details, progress)
+            self.add_details(listed, details, progress)
         return listed
 
     def note_list(self, iid: int) -> list[Json]:
@@ -147,13 +147,6 @@ class GitLabTracker(Tracker):
 
     def _retries(self) -> dict[str, Any]:
         return {"max_retries": self.settings.retries}
-
-    def _add_details(
-        self, issues: list[Json], details: Collection[str], progress: Progress | None
-    ) -> None:
-        fetched = self.fetch_details([int(issue["iid"]) for issue in issues], details, progress)
-        for issue, extra in zip(issues, fetched, strict=True):
-            issue.update(extra)
 
     def fetch_details(
         self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
