@@ -11,6 +11,7 @@ back from ``today``.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -89,7 +90,8 @@ def generate(
     state = GitLabState(clock=datetime.combine(today, time(10, 0), tzinfo=UTC))
     state.add_project(PROJECT, id=1)
     first = today - timedelta(days=365 * HISTORY_YEARS)
-    for deployment in schedule.between(first, next_deployment.date + timedelta(days=400)):
+    last = next_deployment.date + timedelta(days=400)
+    for deployment in itertools.takewhile(lambda d: d.date <= last, schedule.iter_from(first)):
         state.add_milestone(
             PROJECT,
             deployment.milestone,

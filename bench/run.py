@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dateutil.relativedelta import relativedelta
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with the tests
 
@@ -33,7 +35,6 @@ import rollout  # noqa: E402
 from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
 from bench.needs import NOTHING, Need, Needs  # noqa: E402
 from bench.project import Project, generate, milestone_iids  # noqa: E402
-from rollout.config import add_months  # noqa: E402
 
 WALL_RATIO = 1.5  # at most this times the lower bound
 START_UP_RATIO = 2.5  # at most this times the start-up of python -c "import click"
@@ -147,7 +148,7 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
     rollout = _rollout()
     in_milestone = milestone_iids(project)
     one, fifty = in_milestone[:1], in_milestone[:50]
-    notes_since = add_months(project.period.replace(day=1), -2)
+    notes_since = project.period.replace(day=1) - relativedelta(months=2)
     return [
         Row("rollout --help", [*rollout, "--help"], "plain", kind="start-up"),
         Row("rollout schedule", [*rollout, "schedule"], "plain", kind="start-up"),

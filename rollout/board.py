@@ -18,7 +18,14 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
 from rollout.issues import Issue, Person
-from rollout.readiness import Assessor, Check, Verdict, may_ship_with
+from rollout.readiness import (
+    Assessor,
+    Check,
+    Verdict,
+    in_milestone,
+    may_ship_with,
+    open_blockers,
+)
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import IssueQuery, Progress, Tracker
 from rollout.workflow import (
@@ -246,11 +253,7 @@ class _BoardBuilder:
     def _escalation(self, issue: Issue, age: StageAge, timeline: Timeline) -> Escalation:
         previous = timeline.previous_stage()
         returns_to = None if previous is None else self._stage_label(previous)
-        blockers = tuple(
-            f"#{link.iid}" if link.project_id == issue.project_id else link.reference
-            for link in issue.links
-            if link.link_type == "is_blocked_by" and link.state == "opened"
-        )
+        blockers = open_blockers(issue)
         if age.entered_on is None:
             unknown = "unknown: no record of entering Blocked"
             return Escalation(issue, None, None, None, unknown, None, returns_to, blockers)
@@ -311,7 +314,7 @@ class _BoardBuilder:
             verdict = assessor.assess(issue, self.as_of)
             if verdict.ready and verdict.ships_on == deployment.date:
                 ready.append(verdict)
-            elif issue.milestone is not None and issue.milestone.title == deployment.milestone:
+            elif in_milestone(issue, deployment):
                 not_ready.append(verdict)
         return NextDeployment(
             deployment, tuple(ready), tuple(not_ready), self._deadlines(deployment)

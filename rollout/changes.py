@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
 from rollout.config import Config
-from rollout.readiness import Assessor, Verdict, may_be_ready
-from rollout.release_notes import evaluation_date
+from rollout.readiness import Assessor, Verdict, evaluation_date, may_be_ready
 from rollout.trackers import DETAILS, RECENTLY_CLOSED, Tracker, issue_from_bundle
 from rollout.workflow import Vocabulary
 

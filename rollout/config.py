@@ -7,7 +7,6 @@ the file, the key and the problem, so nothing downstream re-checks the config.
 
 from __future__ import annotations
 
-import calendar as _calendar
 import difflib
 import re
 import tomllib
@@ -18,6 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil.relativedelta import relativedelta
+
+from rollout.dates import parse_date
 from rollout.durations import Duration, parse_duration
 from rollout.errors import ConfigError
 
@@ -63,8 +65,7 @@ class MonthDay:
 
     def in_year(self, year: int) -> date:
         # A recurring 02-29 falls on the 28th in common years.
-        last = _calendar.monthrange(year, self.month)[1]
-        return date(year, self.month, min(self.day, last))
+        return date(year, self.month, 1) + relativedelta(day=self.day)
 
     def __str__(self) -> str:
         prefix = f"{self.year:04d}-" if self.year is not None else ""
@@ -394,15 +395,6 @@ def _toml_type(value: object) -> str:
     return type(value).__name__
 
 
-def _parse_date(text: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(f'"{text}" is not a date; write YYYY-MM-DD')
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f'"{text}" is not a real date') from None
-
-
 def _parse_month(text: str) -> date:
     match = re.fullmatch(r"(\d{4})-(\d{2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
@@ -521,22 +513,10 @@ def _read_extra_holidays(table: _Table) -> tuple[date, ...]:
         if not isinstance(value, str):
             raise table.error(key, f"must be a date string, not {_toml_type(value)}")
         try:
-            days.append(_parse_date(value))
+            days.append(parse_date(value))
         except ValueError as error:
             raise table.error(key, str(error)) from None
     return tuple(sorted(set(days)))
-
-
-def rule_date(month: date, day: int) -> date:
-    """The period's date by the rule: ``day`` of the month, or its last day when shorter."""
-    last = _calendar.monthrange(month.year, month.month)[1]
-    return month.replace(day=min(day, last))
-
-
-def add_months(month: date, months: int) -> date:
-    """The first of the month ``months`` after (or before, when negative) ``month``."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
@@ -546,7 +526,7 @@ def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
             raise table.error("month", 'is required, e.g. month = "2027-05"')
         month = table.parsed("month", date.min, _parse_month)
         skip = table.get("skip", bool, False, "true or false")
-        moved = table.parsed("date", None, _parse_date)
+        moved = table.parsed("date", None, parse_date)
         reason = table.text("reason", "")
         table.finish()
         if month in overrides:
@@ -558,8 +538,9 @@ def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
         if not skip and moved is None:
             raise table.error("date", "is required unless skip = true")
         if moved is not None:
-            earliest = rule_date(add_months(month, -1), day)
-            latest = rule_date(add_months(month, 1), day)
+            # the neighbouring periods' rule dates (day 31 is the last day of a shorter month)
+            earliest = month + relativedelta(months=-1, day=day)
+            latest = month + relativedelta(months=1, day=day)
             if not earliest < moved < latest:
                 raise table.error(
                     "date",

@@ -14,8 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from rollout.announce import announcement_context
-from rollout.config import Config, add_months
+from rollout.config import Config
 from rollout.files import write_all_atomically
 from rollout.ical import FeedEvent, build_feed
 from rollout.readiness import Verdict
@@ -248,7 +250,7 @@ def write_calendars(
     templates = Templates(config.templates_dir)
     deployments = Schedule(config).deployments(start, months)
     first = start.replace(day=1)
-    last = add_months(first, months) - timedelta(days=1)
+    last = first + relativedelta(months=months, days=-1)
     feeds = [
         deployment_feed(deployments, config, templates),
         deadline_feed(deployments, config, templates, first, last),

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from rollout.config import Override, add_months, rule_date
+from dateutil.relativedelta import relativedelta
+
+from rollout.config import Override
 from rollout.issues import Milestone
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import Tracker
@@ -58,7 +60,7 @@ def expected_milestone(deployment: Deployment, day: int) -> tuple[str, date, dat
     """(title, start date, due date): the title names the period's date by the rule, the start
     is one month before it (the previous period's rule date, so the milestones of a year are
     back to back) and the due date is the actual deployment date."""
-    start = rule_date(add_months(deployment.period.replace(day=1), -1), day)
+    start = deployment.period + relativedelta(months=-1, day=day)
     return deployment.milestone, start, deployment.date
 
 

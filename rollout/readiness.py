@@ -55,11 +55,35 @@ def may_be_ready(issue: Issue, vocabulary: Vocabulary) -> bool:
     return read_labels(issue.labels, vocabulary).stage in SHIPPING_STAGES
 
 
+def in_milestone(issue: Issue, deployment: Deployment) -> bool:
+    """Whether the issue's milestone is the deployment's."""
+    return issue.milestone is not None and issue.milestone.title == deployment.milestone
+
+
 def may_ship_with(issue: Issue, deployment: Deployment, vocabulary: Vocabulary) -> bool:
     """Whether readiness can say anything about the issue and ``deployment``: it may be
     ready, or it is in the deployment's milestone (and may have slipped from it)."""
-    in_milestone = issue.milestone is not None and issue.milestone.title == deployment.milestone
-    return in_milestone or may_be_ready(issue, vocabulary)
+    return in_milestone(issue, deployment) or may_be_ready(issue, vocabulary)
+
+
+def evaluation_date(issue: Issue, as_of: date, config: Config) -> date:
+    """The day to judge an issue on: as-of, or the day it was closed if that was earlier.
+
+    A closed Completed issue is judged as of its closing day, when the rule gave the
+    deployment it was waiting for; judged later, the rule would name a later one.
+    """
+    if issue.closed_at is not None:
+        return min(as_of, local_date(issue.closed_at, config.schedule.zone))
+    return as_of
+
+
+def open_blockers(issue: Issue) -> tuple[str, ...]:
+    """The open issues linked as blocking this one: "#12", or "group/other#12" elsewhere."""
+    return tuple(
+        f"#{link.iid}" if link.project_id == issue.project_id else link.reference
+        for link in issue.links
+        if link.link_type == "is_blocked_by" and link.state == "opened"
+    )
 
 
 @dataclass(frozen=True)
@@ -327,12 +351,9 @@ class Assessor:
 
     def _blockers(self, issue: Issue) -> Check:
         blocking = [link for link in issue.links if link.link_type == "is_blocked_by"]
-        still_open = [link for link in blocking if link.state == "opened"]
+        still_open = open_blockers(issue)
         if still_open:
-            names = ", ".join(
-                f"#{link.iid}" if link.project_id == issue.project_id else link.reference
-                for link in still_open
-            )
+            names = ", ".join(still_open)
             return Check(
                 "blockers", False, "error", f"blocked by open {names}; close or unlink them first"
             )

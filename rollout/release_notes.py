@@ -6,15 +6,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from rollout.config import Config, add_months
+from dateutil.relativedelta import relativedelta
+
+from rollout.config import Config
 from rollout.errors import RolloutError
 from rollout.issues import Issue
-from rollout.readiness import DEPLOYMENT_NAMES, Assessor, Verdict, may_ship_with
+from rollout.readiness import (
+    DEPLOYMENT_NAMES,
+    Assessor,
+    Verdict,
+    evaluation_date,
+    in_milestone,
+    may_ship_with,
+)
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import DETAILS, IssueQuery, Tracker
-from rollout.workflow import Vocabulary, local_date, read_labels
+from rollout.workflow import Vocabulary, read_labels
 
 GROUPS = (("feature", "Features"), ("bug", "Bugs"), ("administrative", "Administrative"))
 TEMPLATE_FOR_FORMAT = {"md": "notes.md.j2", "html": "notes.html.j2"}
@@ -25,17 +34,6 @@ class ReleaseNotes:
     deployment: Deployment
     shipped: tuple[Verdict, ...]  # ready for this date, or Completed in its milestone
     slipped: tuple[tuple[Verdict, str], ...]  # in its milestone but not shipping then, and why
-
-
-def evaluation_date(issue: Issue, as_of: date, config: Config) -> date:
-    """The day to judge an issue on: as-of, or the day it was closed if that was earlier.
-
-    A closed Completed issue is judged as of its closing day, when the rule gave the
-    deployment it was waiting for; judged later, the rule would name a later one.
-    """
-    if issue.closed_at is not None:
-        return min(as_of, local_date(issue.closed_at, config.schedule.zone))
-    return as_of
 
 
 def deployment_named(schedule: Schedule, day: date) -> Deployment:
@@ -52,7 +50,7 @@ def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list
     """The issues the notes may name, with their histories: of the open issues, the
     milestone's issues and those closed since the period before, the ones readiness can
     say something about for this deployment (see may_ship_with)."""
-    since = add_months(deployment.period.replace(day=1), -2)
+    since = deployment.period.replace(day=1) - relativedelta(months=2)
     queries = [
         IssueQuery("opened"),
         IssueQuery("all", milestone=deployment.milestone),
@@ -83,13 +81,13 @@ def build_release_notes(
             # After the deployment, "the first deployment on or after today" is a later one.
             day = min(day, deployment.date)
         verdict = assessor.assess(issue, day)
-        in_milestone = issue.milestone is not None and issue.milestone.title == deployment.milestone
+        planned = in_milestone(issue, deployment)
         completed = reading.stage == "completed"
         ships_then = verdict.ready and verdict.ships_on == deployment.date
-        went_out = in_milestone and completed and verdict.ships_on is None
+        went_out = planned and completed and verdict.ships_on is None
         if ships_then or went_out:
             shipped.append(verdict)
-        elif in_milestone:
+        elif planned:
             slipped.append((verdict, _why_not(verdict)))
     return ReleaseNotes(deployment, tuple(shipped), tuple(slipped))
 

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, rrule
 
 from rollout.business_days import BusinessCalendar
-from rollout.config import CRITICALITIES, Config, Override, add_months
+from rollout.config import CRITICALITIES, Config, Override
 from rollout.durations import Duration
 from rollout.errors import ConfigError
 
@@ -50,11 +51,6 @@ class Deployment:
     @property
     def weekday(self) -> str:
         return f"{self.date:%A}"
-
-    @property
-    def begins(self) -> datetime:
-        """The start, or local midnight for an all-day deployment."""
-        return self.start or _local_midnight(self.date, self.zone)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -94,26 +90,17 @@ class Schedule:
     def skipped(self, start: date, months: int = 12) -> list[Override]:
         """The overrides that skip a period among the ``months`` from the month of ``start``."""
         first = start.replace(day=1)
-        last = add_months(first, months)
+        last = first + relativedelta(months=months)
         return [o for o in self.policy.overrides if o.skip and first <= o.month < last]
 
     def iter_from(self, day: date) -> Iterator[Deployment]:
         """Deployments on or after ``day``, in order (periods from the month before it)."""
-        month = add_months(day.replace(day=1), -1)
+        month = day.replace(day=1) - relativedelta(months=1)
         for _ in range(0, _SEARCH_MONTHS, 12):
             for deployment in self.deployments(month, 12):
                 if deployment.date >= day:
                     yield deployment
-            month = add_months(month, 12)
-
-    def between(self, first: date, last: date) -> list[Deployment]:
-        """Deployments dated from ``first`` to ``last`` inclusive."""
-        result = []
-        for deployment in self.iter_from(first):
-            if deployment.date > last:
-                break
-            result.append(deployment)
-        return result
+            month += relativedelta(years=1)
 
     # ---------------------------------------------------------------- lookups
 

@@ -92,7 +92,6 @@ class LabelReading:
     criticalities: tuple[str, ...]  # "C1".."C4", or "?Value"
     deployment_types: tuple[str, ...]
     customers: tuple[str, ...]
-    priority: str | None
 
     @property
     def stage(self) -> str | None:
@@ -135,7 +134,6 @@ def read_labels(labels: Iterable[str], vocabulary: Vocabulary) -> LabelReading:
         value.upper() if value.upper() in CRITICALITIES else f"?{value}"
         for value in values(prefixes.criticality)
     )
-    priorities = values(prefixes.priority)
     return LabelReading(
         stages=roles(prefixes.stage),
         validations=roles(prefixes.validation),
@@ -143,7 +141,6 @@ def read_labels(labels: Iterable[str], vocabulary: Vocabulary) -> LabelReading:
         criticalities=tuple(dict.fromkeys(criticalities)),
         deployment_types=roles(prefixes.deployment),
         customers=values(prefixes.customer),
-        priority=priorities[0] if priorities else None,
     )
 
 
@@ -187,7 +184,6 @@ class StageSpan:
     entered_at: datetime
     entered_by: Person
     left_at: datetime | None = None
-    left_by: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -274,7 +270,7 @@ def build_timeline(events: Sequence[LabelEvent], vocabulary: Vocabulary) -> Time
         if new == current:
             continue  # re-adding the label it already has is no change of stage
         if spans and spans[-1].left_at is None:
-            spans[-1] = replace(spans[-1], left_at=at, left_by=who)
+            spans[-1] = replace(spans[-1], left_at=at)
         if new is not None:
             spans.append(StageSpan(new, at, who))
         current = new

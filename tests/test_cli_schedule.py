@@ -101,9 +101,9 @@ def test_schedule_json_frozen_and_timed(run: RunCli, workdir: Path) -> None:
 def test_bad_dates_are_usage_errors(run: RunCli) -> None:
     result = run("schedule", "--from", "2027-02-30")
     assert result.exit_code == 2
-    assert "'2027-02-30' is not a real date" in result.stderr
+    assert '"2027-02-30" is not a real date' in result.stderr
     result = run("schedule", "--from", "next week")
     assert result.exit_code == 2
-    assert "'next week' is not a date; write YYYY-MM-DD" in result.stderr
+    assert '"next week" is not a date; write YYYY-MM-DD' in result.stderr
     result = run("schedule", "--months", "0")
     assert result.exit_code == 2

@@ -6,7 +6,6 @@ Nothing heavy is imported here: ``rollout --help`` must start fast.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,13 +28,12 @@ class DateType(click.ParamType):  # type: ignore[type-arg]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
-        text = str(value)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                self.fail(f"{text!r} is not a real date", param, ctx)
-        self.fail(f"{text!r} is not a date; write YYYY-MM-DD", param, ctx)
+        from rollout.dates import parse_date
+
+        try:
+            return parse_date(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 DATE = DateType()

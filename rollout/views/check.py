@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rollout.readiness import DEPLOYMENT_NAMES, Verdict
+from rollout.readiness import DEPLOYMENT_NAMES, Check, Verdict
 from rollout.safety import terminal_text
 
 MARKS = {"ok": "✓", "error": "✗", "warning": "!"}
@@ -24,11 +24,12 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
         "signed_off_at": verdict.signoff.at.isoformat()
         if verdict.signoff.given and verdict.signoff.at
         else None,
-        "checks": [
-            {"id": check.id, "ok": check.ok, "level": check.level, "detail": check.detail}
-            for check in verdict.checks
-        ],
+        "checks": [check_json(check) for check in verdict.checks],
     }
+
+
+def check_json(check: Check) -> dict[str, Any]:
+    return {"id": check.id, "ok": check.ok, "level": check.level, "detail": check.detail}
 
 
 def verdicts_text(verdicts: Sequence[Verdict]) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from rollout.milestones import CLOSED, CREATE, FIX, OK, MilestoneLine, MilestonePlan
 from rollout.safety import terminal_text
+from rollout.views import iso_day
 from rollout.views.table import format_table
 
 FIELD_NAMES = {"start_date": "start date", "due_date": "due date"}
@@ -30,8 +30,8 @@ def plan_json(plan: MilestonePlan, applied: bool) -> dict[str, Any]:
                     "id": line.current.id,
                     "iid": line.current.iid,
                     "state": line.current.state,
-                    "start_date": _day(line.current.start_date),
-                    "due_date": _day(line.current.due_date),
+                    "start_date": iso_day(line.current.start_date),
+                    "due_date": iso_day(line.current.due_date),
                     "web_url": line.current.web_url,
                 },
             }
@@ -62,10 +62,6 @@ def plan_text(plan: MilestonePlan, applied: bool) -> str:
     return table + skipped + _summary(plan, applied) + "\n"
 
 
-def _day(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 def _status(line: MilestoneLine, applied: bool) -> str:
     if line.action == OK:
         return "ok"
@@ -76,7 +72,7 @@ def _status(line: MilestoneLine, applied: bool) -> str:
     assert line.action == FIX and line.current is not None
     verb = "was" if applied else "is"
     wrong = ", ".join(
-        f"{FIELD_NAMES[name]} {verb} {_day(getattr(line.current, name)) or 'unset'}"
+        f"{FIELD_NAMES[name]} {verb} {iso_day(getattr(line.current, name)) or 'unset'}"
         for name in line.wrong
     )
     return terminal_text(f"{wrong}; {'fixed' if applied else 'would fix'}")

@@ -22,8 +22,10 @@ from rollout.board import (
 from rollout.config import CRITICALITIES
 from rollout.durations import Duration
 from rollout.issues import Issue, Person
-from rollout.readiness import DEPLOYMENT_NAMES, Check, Verdict
+from rollout.readiness import DEPLOYMENT_NAMES, Verdict
 from rollout.safety import terminal_text
+from rollout.views import iso_day
+from rollout.views.check import check_json
 from rollout.views.table import Cell, styled_table
 
 # ANSI SGR parameters
@@ -53,10 +55,6 @@ def _issue_json(issue: Issue) -> dict[str, Any]:
     return {"iid": issue.iid, "title": issue.title, "web_url": issue.web_url}
 
 
-def _day(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 def _duration(duration: Duration | None) -> str | None:
     return str(duration) if duration is not None else None
 
@@ -69,7 +67,7 @@ def _group_json(group: StageGroup) -> dict[str, Any]:
         "issues": [
             {
                 **_issue_json(age.issue),
-                "entered_on": _day(age.entered_on),
+                "entered_on": iso_day(age.entered_on),
                 "business_days": age.business_days,
                 "overdue": age.overdue,
             }
@@ -81,11 +79,11 @@ def _group_json(group: StageGroup) -> dict[str, Any]:
 def _escalation_json(escalation: Escalation) -> dict[str, Any]:
     return {
         **_issue_json(escalation.issue),
-        "entered_on": _day(escalation.entered_on),
+        "entered_on": iso_day(escalation.entered_on),
         "days": escalation.days,
         "step": escalation.step,
         "action": escalation.action,
-        "next_step_on": _day(escalation.next_step_on),
+        "next_step_on": iso_day(escalation.next_step_on),
         "returns_to": escalation.returns_to,
         "blocked_by": list(escalation.blocked_by),
     }
@@ -101,10 +99,6 @@ def _waiting_json(wait: ValidationWait) -> dict[str, Any]:
     }
 
 
-def _check_json(check: Check) -> dict[str, Any]:
-    return {"id": check.id, "ok": check.ok, "level": check.level, "detail": check.detail}
-
-
 def _next_json(upcoming: NextDeployment) -> dict[str, Any]:
     deployment = upcoming.deployment
     return {
@@ -116,7 +110,7 @@ def _next_json(upcoming: NextDeployment) -> dict[str, Any]:
         "ready": [
             {
                 **_issue_json(verdict.issue),
-                "ships_on": _day(verdict.ships_on),
+                "ships_on": iso_day(verdict.ships_on),
                 "deployment_type": verdict.deployment_type,
             }
             for verdict in upcoming.ready
@@ -125,8 +119,8 @@ def _next_json(upcoming: NextDeployment) -> dict[str, Any]:
             {
                 **_issue_json(verdict.issue),
                 "ready": verdict.ready,
-                "ships_on": _day(verdict.ships_on),
-                "reasons": [_check_json(check) for check in why_not(verdict, deployment)],
+                "ships_on": iso_day(verdict.ships_on),
+                "reasons": [check_json(check) for check in why_not(verdict, deployment)],
             }
             for verdict in upcoming.not_ready
         ],
@@ -221,7 +215,7 @@ class _Text:
         return [
             group.label if first else "",
             f"#{age.issue.iid}",
-            _day(age.entered_on) or "?",
+            iso_day(age.entered_on) or "?",
             (days, RED) if age.overdue else days,
             _target(group.target) if first else "",
             ("overdue", RED) if age.overdue else "",
@@ -238,10 +232,10 @@ class _Text:
         rows: list[list[Cell]] = [
             [
                 f"#{escalation.issue.iid}",
-                _day(escalation.entered_on) or "?",
+                iso_day(escalation.entered_on) or "?",
                 _count(escalation.days, "day") if escalation.days is not None else "?",
                 self._step(escalation),
-                _day(escalation.next_step_on) or "-",
+                iso_day(escalation.next_step_on) or "-",
                 terminal_text(escalation.returns_to or "?", 60),
                 terminal_text(", ".join(escalation.blocked_by), 60) or "-",
                 _title(escalation.issue),
