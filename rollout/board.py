@@ -150,7 +150,7 @@ def board_issues(
     Every issue needs its label history (stage ages); only those readiness is asked about
     (see may_ship_with) and the Blocked ones (their blockers) need links and notes.
     """
-    issues = tracker.list_issues(IssueQuery("opened"), details=("label_events",), progress=progress)
+    issues = tracker.list_issues(IssueQuery("opened"), history=("label_events",), progress=progress)
     deployment = Schedule(config).next_deployment(as_of)
     vocabulary = Vocabulary.from_config(config)
     wanted = [
@@ -159,7 +159,7 @@ def board_issues(
         if may_ship_with(issue, deployment, vocabulary)
         or read_labels(issue.labels, vocabulary).stage == "blocked"
     ]
-    completed = {i.iid: i for i in tracker.complete(wanted, ("links", "notes"), progress)}
+    completed = {i.iid: i for i in tracker.with_history(wanted, ("links", "notes"), progress)}
     return [completed.get(issue.iid, issue) for issue in issues]
 
 

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
 from rollout.config import Config
+from rollout.issues import issue_from_json
 from rollout.readiness import Assessor, Verdict, evaluation_date, may_be_ready
-from rollout.trackers import DETAILS, RECENTLY_CLOSED, Tracker, issue_from_bundle
+from rollout.trackers import HISTORY, RECENTLY_CLOSED, Tracker
 from rollout.workflow import Vocabulary
 
 
@@ -21,8 +22,8 @@ def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict
     """
     since = datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
     vocabulary = Vocabulary.from_config(config)
-    listed = [issue_from_bundle(bundle) for bundle in tracker.list_recent(since, details=())]
-    issues = tracker.complete([i for i in listed if may_be_ready(i, vocabulary)], DETAILS)
+    listed = [issue_from_json(data) for data in tracker.list_recent(since, history=())]
+    issues = tracker.with_history([i for i in listed if may_be_ready(i, vocabulary)], HISTORY)
     assessor = Assessor(config)
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
     return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))

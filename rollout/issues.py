@@ -108,13 +108,9 @@ class Issue:
         return self.state == "opened"
 
 
-def issue_from_json(
-    data: Json,
-    label_events: Sequence[Json] = (),
-    links: Sequence[Json] = (),
-    notes: Sequence[Json] = (),
-) -> Issue:
-    """An Issue from GitLab's issue JSON and, when fetched, its events, links and notes."""
+def issue_from_json(data: Json) -> Issue:
+    """An Issue from GitLab's issue JSON and, when fetched, its history: the lists under
+    ``label_events``, ``links`` and ``notes`` (the shape of a snapshot file's issues)."""
     try:
         iid = int(data["iid"])
         references = data.get("references") or {}
@@ -135,9 +131,9 @@ def issue_from_json(
             closed_at=_timestamp(data["closed_at"]) if data.get("closed_at") else None,
             web_url=str(data.get("web_url") or ""),
             reference=str(references.get("short") or f"#{iid}"),
-            label_events=tuple(_label_event(event) for event in label_events),
-            links=tuple(_link(link) for link in links),
-            notes=tuple(note_from_json(note) for note in notes),
+            label_events=tuple(_label_event(event) for event in data.get("label_events") or ()),
+            links=tuple(_link(link) for link in data.get("links") or ()),
+            notes=tuple(note_from_json(note) for note in data.get("notes") or ()),
         )
     except (KeyError, TypeError, ValueError) as error:
         which = data.get("iid", "?") if isinstance(data, Mapping) else "?"
@@ -146,10 +142,10 @@ def issue_from_json(
         ) from None
 
 
-def with_details(issue: Issue, details: Mapping[str, Sequence[Json]]) -> Issue:
-    """``issue`` with the label events, links or notes in ``details`` (GitLab's JSON)."""
+def with_history(issue: Issue, history: Mapping[str, Sequence[Json]]) -> Issue:
+    """``issue`` with the label events, links or notes in ``history`` (GitLab's JSON)."""
     parsers = {"label_events": _label_event, "links": _link, "notes": note_from_json}
-    fields = {name: tuple(parsers[name](item) for item in items) for name, items in details.items()}
+    fields = {name: tuple(parsers[name](item) for item in items) for name, items in history.items()}
     return replace(issue, **fields)  # type: ignore[arg-type]
 
 

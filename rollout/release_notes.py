@@ -22,7 +22,7 @@ from rollout.readiness import (
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import DETAILS, IssueQuery, Tracker
+from rollout.trackers import HISTORY, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
 
 GROUPS = (("feature", "Features"), ("bug", "Bugs"), ("administrative", "Administrative"))
@@ -62,10 +62,10 @@ def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list
     vocabulary = Vocabulary.from_config(config)
     found: dict[int, Issue] = {}
     for query in queries:
-        for issue in tracker.list_issues(query, details=()):
+        for issue in tracker.list_issues(query, history=()):
             if may_ship_with(issue, deployment, vocabulary):
                 found.setdefault(issue.iid, issue)
-    return tracker.complete([found[iid] for iid in sorted(found)], DETAILS)
+    return tracker.with_history([found[iid] for iid in sorted(found)], HISTORY)
 
 
 def build_release_notes(

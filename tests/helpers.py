@@ -6,8 +6,7 @@ import textwrap
 from pathlib import Path
 
 from rollout.config import Config, parse_config
-from rollout.issues import Issue
-from rollout.trackers import issue_from_bundle
+from rollout.issues import Issue, issue_from_json
 
 
 def write_config(directory: Path, text: str) -> Path:
@@ -27,4 +26,4 @@ def issues_of_story(story: str) -> dict[int, Issue]:
     state = load_story(textwrap.dedent(story))
     [project] = state.projects.values()
     snapshot = state.snapshot(project)
-    return {int(bundle["iid"]): issue_from_bundle(bundle) for bundle in snapshot["issues"]}
+    return {int(data["iid"]): issue_from_json(data) for data in snapshot["issues"]}

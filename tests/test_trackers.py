@@ -15,9 +15,9 @@ from scenarios import load_story
 
 from rollout.cli import cli
 from rollout.config import TrackerConfig
-from rollout.snapshots import take_snapshot
 from rollout.trackers import IssueQuery
 from rollout.trackers.gitlab import GitLabTracker
+from rollout.trackers.snapshot import take_snapshot
 
 STORIES = Path(__file__).parent / "stories"
 PROJECT = "gitlab-com/gl-security/corp/cust-support-ops/issue-tracker"
@@ -113,7 +113,7 @@ def test_recent_snapshot_is_open_issues_plus_those_closed_in_90_days(server: Git
 def test_snapshot_filters_are_asked_of_gitlab(server: GitLabServer) -> None:
     tracker = tracker_for(server)
     server.reset_requests()
-    tracker.list_bundles(IssueQuery("closed", labels=("Customer::Support-EMEA",), milestone="X"), details=())
+    tracker.list_json(IssueQuery("closed", labels=("Customer::Support-EMEA",), milestone="X"), history=())
     [request] = server.requests
     assert request.query["state"] == ["closed"]
     assert request.query["labels"] == ["Customer::Support-EMEA"]
@@ -214,7 +214,7 @@ def test_listing_250_issues_costs_three_pages() -> None:
         state.add_issue(PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC))
     with GitLabServer(state) as server:
         tracker = tracker_for(server)
-        issues = tracker.list_issues(IssueQuery("opened"), details=())
+        issues = tracker.list_issues(IssueQuery("opened"), history=())
         assert len(issues) == 250
         assert len(server.requests) == 3
         assert [r.query.get("page", ["1"]) for r in server.requests] == [["1"], ["2"], ["3"]]

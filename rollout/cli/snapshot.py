@@ -38,7 +38,7 @@ def snapshot(app: App, out_file: Path, state: str, milestone: str | None) -> Non
       rollout --tracker gitlab snapshot --out tracker.json
       rollout --tracker gitlab snapshot --out may.json --state all
     """
-    from rollout.snapshots import take_snapshot, write_snapshot
+    from rollout.trackers.snapshot import take_snapshot, write_snapshot
 
     data = take_snapshot(app.tracker_for(), state, milestone, now=datetime.now().astimezone())
     write_snapshot(out_file, data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,14 +25,14 @@ from rollout.issues import (
     Note,
     issue_from_json,
     note_from_json,
-    with_details,
+    with_history,
 )
 
 Json = dict[str, Any]
-# Called after each issue's details arrive: (done, total). For progress bars.
+# Called after each issue's history arrives: (done, total). For progress bars.
 Progress = Callable[[int, int], None]
-# What can be fetched for an issue besides the issue itself, one request (or more) each.
-DETAILS = ("label_events", "links", "notes")
+# An issue's history: what is fetched besides the issue itself, one request (or more) each.
+HISTORY = ("label_events", "links", "notes")
 # "Recent" issues: the open ones and those closed this long ago at most.
 RECENTLY_CLOSED = timedelta(days=90)
 
@@ -47,18 +47,12 @@ class IssueQuery:
     updated_after: datetime | None = None
 
 
-def issue_from_bundle(bundle: Mapping[str, Any]) -> Issue:
-    """An issue as the snapshot file stores it: its JSON plus its events, links and notes."""
-    return issue_from_json(
-        bundle,
-        bundle.get("label_events") or (),
-        bundle.get("links") or (),
-        bundle.get("notes") or (),
-    )
-
-
 class Tracker(ABC):
-    """Reads issues in GitLab's JSON shapes; the record-level methods are shared."""
+    """Reads issues in GitLab's JSON shapes; the record-level methods are shared.
+
+    An issue's *history* is its label events, links and notes (HISTORY): one request
+    (or more) each, fetched only for the issues a command needs.
+    """
 
     project_path: str
 
@@ -67,24 +61,24 @@ class Tracker(ABC):
         """GET /projects/:id."""
 
     @abstractmethod
-    def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
-        """These issues, each with label_events, links and notes; unknown iids are an error."""
+    def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
+        """These issues, each with its whole history; unknown iids are an error."""
 
     @abstractmethod
-    def list_bundles(
+    def list_json(
         self,
         query: IssueQuery,
         *,
-        details: Collection[str] = DETAILS,
+        history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Json]:
-        """The issues matching ``query``, each with the ``details`` asked for."""
+        """The issues matching ``query``, each with the parts of its ``history`` asked for."""
 
     @abstractmethod
-    def fetch_details(
-        self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
+    def fetch_history(
+        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
     ) -> list[Json]:
-        """For each issue, a mapping from each of ``details`` to its JSON list."""
+        """For each issue, a mapping from each of ``parts`` to its JSON list."""
 
     @abstractmethod
     def note_list(self, iid: int) -> list[Json]:
@@ -107,54 +101,56 @@ class Tracker(ABC):
     # ------------------------------------------------------------ records
 
     def issues(self, iids: Sequence[int], progress: Progress | None = None) -> list[Issue]:
-        return [issue_from_bundle(bundle) for bundle in self.bundles(iids, progress)]
+        return [issue_from_json(data) for data in self.issues_json(iids, progress)]
 
     def issue(self, iid: int) -> Issue:
         return self.issues([iid])[0]
 
     def list_recent(
-        self, since: datetime, milestone: str | None = None, details: Collection[str] = DETAILS
+        self, since: datetime, milestone: str | None = None, history: Collection[str] = HISTORY
     ) -> list[Json]:
-        """The open issues, plus those closed since ``since``, with ``details``. GitLab
+        """The open issues, plus those closed since ``since``, with ``history``. GitLab
         filters on the last update, so the closing time is checked here, before any
         history is fetched."""
-        opened = self.list_bundles(IssueQuery("opened", milestone=milestone), details=())
-        closed = self.list_bundles(
-            IssueQuery("closed", milestone=milestone, updated_after=since), details=()
+        opened = self.list_json(IssueQuery("opened", milestone=milestone), history=())
+        closed = self.list_json(
+            IssueQuery("closed", milestone=milestone, updated_after=since), history=()
         )
         recent = opened + [
-            bundle
-            for bundle in closed
-            if bundle.get("closed_at") and datetime.fromisoformat(bundle["closed_at"]) >= since
+            data
+            for data in closed
+            if data.get("closed_at") and datetime.fromisoformat(data["closed_at"]) >= since
         ]
-        if details:
-            self.add_details(recent, details)
+        if history:
+            self.add_history(recent, history)
         return recent
 
-    def add_details(
-        self, bundles: list[Json], details: Collection[str], progress: Progress | None = None
+    def add_history(
+        self, listed: list[Json], parts: Collection[str], progress: Progress | None = None
     ) -> None:
-        """Fetch ``details`` for issues listed without them, into their JSON."""
-        fetched = self.fetch_details([int(bundle["iid"]) for bundle in bundles], details, progress)
-        for bundle, extra in zip(bundles, fetched, strict=True):
-            bundle.update(extra)
+        """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
+        fetched = self.fetch_history([int(data["iid"]) for data in listed], parts, progress)
+        for data, history in zip(listed, fetched, strict=True):
+            data.update(history)
 
     def list_issues(
         self,
         query: IssueQuery,
         *,
-        details: Collection[str] = DETAILS,
+        history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Issue]:
-        bundles = self.list_bundles(query, details=details, progress=progress)
-        return [issue_from_bundle(bundle) for bundle in bundles]
+        listed = self.list_json(query, history=history, progress=progress)
+        return [issue_from_json(data) for data in listed]
 
-    def complete(
-        self, issues: Sequence[Issue], details: Collection[str], progress: Progress | None = None
+    def with_history(
+        self, issues: Sequence[Issue], parts: Collection[str], progress: Progress | None = None
     ) -> list[Issue]:
-        """The issues again, with ``details`` fetched (for those listed without them)."""
-        fetched = self.fetch_details([issue.iid for issue in issues], details, progress)
-        return [with_details(issue, extra) for issue, extra in zip(issues, fetched, strict=True)]
+        """The issues again, with the ``parts`` of their history fetched."""
+        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress)
+        return [
+            with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
+        ]
 
     def notes(self, iid: int) -> list[Note]:
         return [note_from_json(note) for note in self.note_list(iid)]

@@ -23,7 +23,7 @@ import requests.adapters
 
 from rollout.config import TrackerConfig
 from rollout.errors import TrackerError, TrackerNotSetUp
-from rollout.trackers import DETAILS, NO_GITLAB_TOKEN, IssueQuery, Json, Progress, Tracker
+from rollout.trackers import HISTORY, NO_GITLAB_TOKEN, IssueQuery, Json, Progress, Tracker
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
@@ -59,13 +59,13 @@ class GitLabTracker(Tracker):
         with self._reporting(f"reading project {self.project_path}"):
             return self.client.projects.get(self.project_path, **self._retries()).asdict()
 
-    def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
+    def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         wanted = list(dict.fromkeys(iids))
         with self._requests_in_flight() as pool:
             # The histories are asked for together with the issues themselves: one round
             # trip instead of two. Unknown iids are reported from the list.
             listing = pool.submit(self._issues_by_iid, wanted)
-            pending = self._submit_details(pool, wanted, DETAILS)
+            pending = self._submit_history(pool, wanted, HISTORY)
             found = listing.result()
             missing = [iid for iid in wanted if iid not in found]
             if missing:
@@ -73,7 +73,7 @@ class GitLabTracker(Tracker):
                     f"{_issues_named(missing, self.project_path)} not found "
                     "(check the issue numbers)"
                 )
-            extras = self._collect(pending, wanted, DETAILS, progress)
+            extras = self._collect(pending, wanted, HISTORY, progress)
         for iid, extra in zip(wanted, extras, strict=True):
             found[iid].update(extra)
         return [found[iid] for iid in iids]
@@ -88,11 +88,11 @@ class GitLabTracker(Tracker):
                     found[int(issue.iid)] = issue.asdict()
         return found
 
-    def list_bundles(
+    def list_json(
         self,
         query: IssueQuery,
         *,
-        details: Collection[str] = DETAILS,
+        history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Json]:
         params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
@@ -107,8 +107,8 @@ class GitLabTracker(Tracker):
                 issue.asdict()
                 for issue in self._project.issues.list(iterator=True, **params, **self._retries())
             ]
-        if details:
-            self.add_details(listed, details, progress)
+        if history:
+            self.add_history(listed, history, progress)
         return listed
 
     def note_list(self, iid: int) -> list[Json]:
@@ -148,14 +148,14 @@ class GitLabTracker(Tracker):
     def _retries(self) -> dict[str, Any]:
         return {"max_retries": self.settings.retries}
 
-    def fetch_details(
-        self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
+    def fetch_history(
+        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
     ) -> list[Json]:
-        """The ``details`` of each issue: each is a request of its own, and up to
+        """The ``parts`` of each issue's history: each is a request of its own, and up to
         [tracker] concurrency requests are in flight at a time."""
         with self._requests_in_flight() as pool:
-            pending = self._submit_details(pool, iids, details)
-            return self._collect(pending, iids, details, progress)
+            pending = self._submit_history(pool, iids, parts)
+            return self._collect(pending, iids, parts, progress)
 
     @contextmanager
     def _requests_in_flight(self) -> Iterator[ThreadPoolExecutor]:
@@ -166,24 +166,24 @@ class GitLabTracker(Tracker):
             # On a failure, requests not yet sent are not sent at all.
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _submit_details(
-        self, pool: ThreadPoolExecutor, iids: Sequence[int], details: Collection[str]
+    def _submit_history(
+        self, pool: ThreadPoolExecutor, iids: Sequence[int], parts: Collection[str]
     ) -> list[tuple[int, str, Future[list[Json]]]]:
         return [
             (iid, kind, pool.submit(self._detail, iid, kind))
             for iid in iids
-            for kind in _kinds(details)
+            for kind in _kinds(parts)
         ]
 
     def _collect(
         self,
         pending: list[tuple[int, str, Future[list[Json]]]],
         iids: Sequence[int],
-        details: Collection[str],
+        parts: Collection[str],
         progress: Progress | None,
     ) -> list[Json]:
         fetched: dict[int, Json] = {iid: {} for iid in iids}
-        wanted = len(_kinds(details))
+        wanted = len(_kinds(parts))
         done = 0
         for iid, kind, future in pending:
             fetched[iid][kind] = future.result()
@@ -239,9 +239,9 @@ class GitLabTracker(Tracker):
             ) from None
 
 
-def _kinds(details: Collection[str]) -> list[str]:
-    """The details asked for, in a fixed order."""
-    return [kind for kind in DETAILS if kind in details]
+def _kinds(parts: Collection[str]) -> list[str]:
+    """The parts of the history asked for, in a fixed order."""
+    return [kind for kind in HISTORY if kind in parts]
 
 
 def _issues_named(iids: Sequence[int], project: str) -> str:

@@ -1,4 +1,5 @@
-"""The snapshot tracker: a JSON file of GitLab's own shapes (PRODUCT.md §4).
+"""Snapshot files (PRODUCT.md §4): a JSON file of GitLab's own shapes, taken of a tracker
+and read back as one.
 
 Filters are applied here the way GitLab applies them, so a command gives the same answer
 from a snapshot as from the project it was taken of.
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rollout.errors import TrackerError
-from rollout.trackers import DETAILS, IssueQuery, Json, Progress, Tracker
+from rollout.files import write_atomically
+from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
 
 READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
 
@@ -50,18 +52,18 @@ class SnapshotTracker(Tracker):
     def project(self) -> Json:
         return dict(self.data["project"])
 
-    def bundles(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
+    def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         missing = [iid for iid in iids if iid not in self._by_iid]
         if missing:
             names = ", ".join(f"#{iid}" for iid in missing)
             raise TrackerError(f"issue {names} not found in the snapshot {self.source}")
         return [self._by_iid[iid] for iid in iids]
 
-    def list_bundles(
+    def list_json(
         self,
         query: IssueQuery,
         *,
-        details: Collection[str] = DETAILS,
+        history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Json]:
         # The file holds every detail already; handing them all over costs nothing.
@@ -69,13 +71,13 @@ class SnapshotTracker(Tracker):
         # GitLab's default order: newest first.
         return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
 
-    def fetch_details(
-        self, iids: Sequence[int], details: Collection[str], progress: Progress | None = None
+    def fetch_history(
+        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
     ) -> list[Json]:
-        return [{name: bundle.get(name) or [] for name in details} for bundle in self.bundles(iids)]
+        return [{name: data.get(name) or [] for name in parts} for data in self.issues_json(iids)]
 
     def note_list(self, iid: int) -> list[Json]:
-        return list(self.bundles([iid])[0].get("notes") or [])
+        return list(self.issues_json([iid])[0].get("notes") or [])
 
     def post_note(self, iid: int, body: str) -> Json:
         raise TrackerError(READ_ONLY)
@@ -104,3 +106,26 @@ def _matches(issue: dict[str, Any], query: IssueQuery) -> bool:
         if updated <= query.updated_after:
             return False
     return True
+
+
+def take_snapshot(
+    tracker: Tracker, state: str, milestone: str | None, now: datetime
+) -> dict[str, Any]:
+    """The project, and the chosen issues with their label events, links and notes.
+
+    ``state`` "recent" means the open issues plus those closed in the last 90 days.
+    """
+    if state == "recent":
+        issues = tracker.list_recent(now - RECENTLY_CLOSED, milestone)
+    else:
+        issues = tracker.list_json(IssueQuery(state, milestone=milestone))
+    return {
+        "project": tracker.project(),
+        "issues": sorted(issues, key=lambda issue: int(issue["iid"])),
+        "milestones": tracker.milestone_list(),
+    }
+
+
+def write_snapshot(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    write_atomically(path, text.encode("utf-8"))
