@@ -28,14 +28,21 @@ RECENTLY_CLOSED = timedelta(days=90)  # "recent": open, or closed in the last 90
 class Need:
     pages: int  # issue list pages, one after another
     per_issue: int  # requests about single issues, any number at a time
-    other: int = 0  # other requests (the project, milestone list pages)
+    other: int = 0  # other requests one after another (the project, milestone list pages)
+    # GET /user: whose announcement markers count (PRODUCT.md §3), once a run, alongside
+    # the rest.
+    user: int = 1
+
+    @property
+    def others(self) -> int:
+        return self.other + self.user
 
     def lower_bound(self, latency: float, concurrency: int) -> float:
         """Seconds of network wait no client can avoid."""
-        return (self.pages + self.other + self.per_issue / concurrency) * latency
+        return (self.pages + self.other + (self.per_issue + self.user) / concurrency) * latency
 
 
-NOTHING = Need(0, 0)
+NOTHING = Need(0, 0, user=0)
 
 
 def pages(count: int) -> int:

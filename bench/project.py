@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from gitlab_server import GitLabState
+from gitlab_server import DEFAULT_TOKEN_USER, GitLabState
 
 from rollout.config import Config
 from rollout.schedule import Schedule
@@ -222,7 +222,7 @@ class _Builder:
         if pre_announced and self.rng.random() < 0.5:
             deploy = self.schedule.next_deployment(at.date()).date
             body = f"Planned.\n\n<!-- rollout:announcement phase=pre deploy={deploy} -->"
-            self.state.add_note(PROJECT, iid, body, "bob", at=at)
+            self.state.add_note(PROJECT, iid, body, DEFAULT_TOKEN_USER, at=at)
 
     def links(self, issues: int) -> None:
         """About one issue in twelve is blocked by, or relates to, an earlier one."""

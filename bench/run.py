@@ -245,7 +245,7 @@ def _measure(
 def _judge(row: Row, click: float, floor: float, latency: float, concurrency: int) -> None:
     made = row.requests or Requests(0, 0, 0)
     need = row.need
-    if made.lists > need.pages or made.per_issue > need.per_issue or made.other > need.other:
+    if made.lists > need.pages or made.per_issue > need.per_issue or made.other > need.others:
         row.failures.append("requests")
     if row.kind == "gitlab":
         row.network = row.need.lower_bound(latency, concurrency)
@@ -317,7 +317,7 @@ def _print_report(
 def _cells(row: Row) -> tuple[str, ...]:
     made = row.requests or Requests(0, 0, 0)
     requests = _sum(made.lists, made.per_issue, made.other)
-    needed = _sum(row.need.pages, row.need.per_issue, row.need.other)
+    needed = _sum(row.need.pages, row.need.per_issue, row.need.others)
     network = f"{row.network:.3f}" if row.network is not None else ""
     if row.kind == "calendar":
         bound, ratio, target = "", "", f"< {CALENDAR_SECONDS:g} s"

@@ -17,7 +17,7 @@ from rollout.config import Config
 from rollout.descriptions import section
 from rollout.errors import RolloutError, TrackerError
 from rollout.issues import Issue, Note, note_from_json
-from rollout.markers import Marker, markers_in
+from rollout.markers import Marker, Trust, markers_in
 from rollout.readiness import DEPLOYMENT_NAMES, Assessor
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
@@ -56,7 +56,7 @@ def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor)
     if phase == "post":
         announced = [
             posted.marker.deploy_date
-            for posted in markers_in(issue.notes)
+            for posted in markers_in(issue.notes, assessor.trust)
             if posted.marker.phase in ("pre", "reminder")
         ]
         if announced:
@@ -141,9 +141,11 @@ def render_announcement(
     fmt: str,
     as_of: date,
     config: Config,
+    trust: Trust,
     templates: Templates | None = None,
 ) -> Announcement:
-    assessor = Assessor(config)
+    """The announcement of ``phase`` for the issue; ``trust`` says whose markers count."""
+    assessor = Assessor(config, trust=trust)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
     check_timing(phase, deploy_date, as_of, issue.iid)
     context = announcement_context(
@@ -168,22 +170,24 @@ def note_body(announcement: Announcement) -> str:
     return f"{announcement.text.rstrip()}\n\n{announcement.marker.render()}\n"
 
 
-def find_marker(notes: list[Note], marker: Marker) -> Note | None:
-    for posted in markers_in(notes):
+def find_marker(notes: list[Note], marker: Marker, trust: Trust) -> Note | None:
+    for posted in markers_in(notes, trust):
         if posted.marker == marker:
             return posted.note
     return None
 
 
-def post_once(tracker: Tracker, announcement: Announcement, attempts: int = 3) -> PostOutcome:
-    """Post the announcement unless its marker is already on the issue.
+def post_once(
+    tracker: Tracker, announcement: Announcement, trust: Trust, attempts: int = 3
+) -> PostOutcome:
+    """Post the announcement unless its marker is already on the issue in a trusted note.
 
     The notes are read again before every attempt: a POST whose answer was lost (a 502,
     a dropped connection) may still have created the note, and must not be repeated.
     """
     last_error: TrackerError | None = None
     for _ in range(max(1, attempts)):
-        existing = find_marker(tracker.notes(announcement.iid), announcement.marker)
+        existing = find_marker(tracker.notes(announcement.iid), announcement.marker, trust)
         if existing is not None:
             # Found after a failed attempt: that attempt did post it.
             return PostOutcome(posted=last_error is not None, note=existing)

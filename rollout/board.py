@@ -18,6 +18,7 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
 from rollout.issues import Issue, Person
+from rollout.markers import Trust
 from rollout.readiness import (
     Assessor,
     Check,
@@ -150,6 +151,7 @@ def board_issues(
     Every issue needs its label history (stage ages); only those readiness is asked about
     (see may_ship_with) and the Blocked ones (their blockers) need links and notes.
     """
+    tracker.prefetch_user()  # build_board will ask whose markers count
     issues = tracker.list_issues(IssueQuery("opened"), history=("label_events",), progress=progress)
     deployment = Schedule(config).next_deployment(as_of)
     vocabulary = Vocabulary.from_config(config)
@@ -164,17 +166,23 @@ def board_issues(
 
 
 def build_board(
-    config: Config, issues: Sequence[Issue], as_of: date, schedule: Schedule | None = None
+    config: Config,
+    issues: Sequence[Issue],
+    as_of: date,
+    trust: Trust,
+    schedule: Schedule | None = None,
 ) -> Board:
-    """The board of the open ``issues`` on ``as_of`` (closed ones are left out)."""
-    return _BoardBuilder(config, schedule or Schedule(config), as_of).build(
+    """The board of the open ``issues`` on ``as_of`` (closed ones are left out); ``trust``
+    says whose announcement markers count."""
+    return _BoardBuilder(config, schedule or Schedule(config), as_of, trust).build(
         [issue for issue in issues if issue.is_open]
     )
 
 
 class _BoardBuilder:
-    def __init__(self, config: Config, schedule: Schedule, as_of: date) -> None:
+    def __init__(self, config: Config, schedule: Schedule, as_of: date, trust: Trust) -> None:
         self.config = config
+        self.trust = trust
         self.schedule = schedule
         self.as_of = as_of
         self.vocabulary = Vocabulary.from_config(config)
@@ -305,7 +313,7 @@ class _BoardBuilder:
 
     def _next_deployment(self, issues: list[Issue]) -> NextDeployment:
         deployment = self.schedule.next_deployment(self.as_of)
-        assessor = Assessor(self.config, self.schedule)
+        assessor = Assessor(self.config, self.schedule, self.trust)
         ready: list[Verdict] = []
         not_ready: list[Verdict] = []
         for issue in issues:

@@ -22,9 +22,10 @@ def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict
     """
     since = datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
     vocabulary = Vocabulary.from_config(config)
+    tracker.prefetch_user()
     listed = [issue_from_json(data) for data in tracker.list_recent(since, history=())]
     issues = tracker.with_history([i for i in listed if may_be_ready(i, vocabulary)], HISTORY)
-    assessor = Assessor(config)
+    assessor = Assessor(config, trust=tracker.trust(config.announce.posters))
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
     return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))
 

@@ -229,12 +229,14 @@ class Targets:
 
 @dataclass(frozen=True)
 class AnnounceConfig:
-    """Where announcements find their parts in an issue description."""
+    """Where announcements find their parts in an issue description, and who posts them."""
 
     what_headings: tuple[str, ...] = ("What", "Proposal")
     why_headings: tuple[str, ...] = ("Why", "Business need")
     other_headings: tuple[str, ...] = ("Other information", "Additional information")
     audiences: Mapping[str, str] = field(default_factory=dict)  # Customer:: value -> who
+    # Usernames whose notes' markers count besides the token's own user (PRODUCT.md §3).
+    posters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -703,6 +705,17 @@ def _read_headings(table: _Table, name: str, default: tuple[str, ...]) -> tuple[
     return tuple(values)
 
 
+def _read_usernames(table: _Table, name: str) -> tuple[str, ...]:
+    values = table.get(name, list, [], 'an array of GitLab usernames like ["alice"]')
+    names = []
+    for index, value in enumerate(values, start=1):
+        username = value.removeprefix("@") if isinstance(value, str) else ""
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", username):
+            raise table.error(f"{name}[{index}]", 'must be a GitLab username like "alice"')
+        names.append(username)
+    return tuple(names)
+
+
 def _read_announce(table: _Table, audiences_table: _Table) -> AnnounceConfig:
     defaults = AnnounceConfig()
     announce = AnnounceConfig(
@@ -710,6 +723,7 @@ def _read_announce(table: _Table, audiences_table: _Table) -> AnnounceConfig:
         why_headings=_read_headings(table, "why_headings", defaults.why_headings),
         other_headings=_read_headings(table, "other_headings", defaults.other_headings),
         audiences={name: audiences_table.text(name, "") for name in audiences_table.data},
+        posters=_read_usernames(table, "posters"),
     )
     table.finish()
     audiences_table.finish()

@@ -2,6 +2,8 @@
 
 A marker names the announcement phase and the deployment date it announces (and, for
 reminders, the day it was posted). It is an HTML comment, invisible in GitLab's rendering.
+Anyone can write a comment, so a marker counts only in a note by a trusted author
+(PRODUCT.md §3): the user of rollout's own token, or one named in ``[announce] posters``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,24 @@ _MARKER = re.compile(
 
 
 @dataclass(frozen=True)
+class Trust:
+    """Whose notes' markers count: usernames, compared as GitLab does (case-insensitively)."""
+
+    usernames: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, usernames: Iterable[str]) -> Trust:
+        return cls(frozenset(name.casefold() for name in usernames if name))
+
+    def allows(self, note: Note) -> bool:
+        return not note.system and note.author.username.casefold() in self.usernames
+
+
+# Nobody's markers count: what a caller that knows no trusted author gets.
+NOBODY = Trust()
+
+
+@dataclass(frozen=True)
 class Marker:
     phase: str
     deploy_date: date
@@ -37,22 +57,28 @@ class PostedMarker:
     note: Note
 
 
-def markers_in(notes: Iterable[Note]) -> list[PostedMarker]:
-    """Every rollout marker in the notes, in the order the notes were posted."""
+def markers_in(notes: Iterable[Note], trust: Trust) -> list[PostedMarker]:
+    """Every marker in the notes of trusted authors, in the order the notes were posted.
+
+    A marker that does not parse (a date that does not exist) is ignored, never an error.
+    """
     found = []
     for note in sorted(notes, key=lambda n: (n.created_at, n.id)):
-        if note.system:
+        if not trust.allows(note):
             continue
         for match in _MARKER.finditer(note.body):
-            posted = date.fromisoformat(match.group(3)) if match.group(3) else None
-            marker = Marker(match.group(1), date.fromisoformat(match.group(2)), posted)
+            try:
+                posted = date.fromisoformat(match.group(3)) if match.group(3) else None
+                marker = Marker(match.group(1), date.fromisoformat(match.group(2)), posted)
+            except ValueError:
+                continue
             found.append(PostedMarker(marker, note))
     return found
 
 
-def first_announced(notes: Iterable[Note], zone: ZoneInfo) -> date | None:
+def first_announced(notes: Iterable[Note], trust: Trust, zone: ZoneInfo) -> date | None:
     """The day the earliest pre-announcement was posted: the announcement date of §6."""
-    for posted in markers_in(notes):
+    for posted in markers_in(notes, trust):
         if posted.marker.phase == "pre":
             return posted.note.created_at.astimezone(zone).date()
     return None

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from rollout.config import Config
 from rollout.durations import Duration
 from rollout.issues import Issue
-from rollout.markers import first_announced
+from rollout.markers import NOBODY, Trust, first_announced
 from rollout.schedule import Deployment, Schedule
 from rollout.workflow import (
     LabelReading,
@@ -125,11 +125,18 @@ class ShipDate:
 
 
 class Assessor:
-    """Applies §6 to issues against one config; reuse it for many issues."""
+    """Applies §6 to issues against one config; reuse it for many issues.
 
-    def __init__(self, config: Config, schedule: Schedule | None = None) -> None:
+    ``trust`` says whose announcement markers count (PRODUCT.md §3); by default nobody's,
+    so the announcement date is the as-of date.
+    """
+
+    def __init__(
+        self, config: Config, schedule: Schedule | None = None, trust: Trust = NOBODY
+    ) -> None:
         self.config = config
         self.schedule = schedule or Schedule(config)
+        self.trust = trust
         self.vocabulary = Vocabulary.from_config(config)
         self.zone = config.schedule.zone
 
@@ -197,7 +204,7 @@ class Assessor:
         signed_on = local_date(signoff.at, self.zone) if signoff.given and signoff.at else None
         if use_cutoff and signed_on is None:
             return ShipDate(None, problem="waits for the sign-off (see validation)")
-        announced = first_announced(issue.notes, self.zone) or as_of
+        announced = first_announced(issue.notes, self.trust, self.zone) or as_of
         if kind == "ad_hoc":
             return self._ad_hoc(criticality, signed_on, announced, as_of)
         return self._standard(criticality, signed_on if use_cutoff else None, announced, as_of)

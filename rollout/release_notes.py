@@ -11,6 +11,7 @@ from dateutil.relativedelta import relativedelta
 from rollout.config import Config
 from rollout.errors import RolloutError
 from rollout.issues import Issue
+from rollout.markers import Trust
 from rollout.readiness import (
     DEPLOYMENT_NAMES,
     Assessor,
@@ -69,9 +70,9 @@ def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list
 
 
 def build_release_notes(
-    issues: list[Issue], deployment: Deployment, as_of: date, config: Config
+    issues: list[Issue], deployment: Deployment, as_of: date, config: Config, trust: Trust
 ) -> ReleaseNotes:
-    assessor = Assessor(config)
+    assessor = Assessor(config, trust=trust)
     vocabulary = Vocabulary.from_config(config)
     shipped, slipped = [], []
     for issue in issues:
@@ -103,7 +104,10 @@ def _why_not(verdict: Verdict) -> str:
 
 def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> ReleaseNotes:
     deployment = deployment_named(Schedule(config), day)
-    return build_release_notes(candidates(tracker, deployment, config), deployment, as_of, config)
+    tracker.prefetch_user()
+    issues = candidates(tracker, deployment, config)
+    trust = tracker.trust(config.announce.posters)
+    return build_release_notes(issues, deployment, as_of, config, trust)
 
 
 def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str, Any]:

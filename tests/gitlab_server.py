@@ -936,9 +936,10 @@ class GitLabState:
             )
             return [self.note_json(note) for note in notes]
 
-    def snapshot(self, project: Project | int | str) -> Json:
-        """What rollout's snapshot file holds (PRODUCT.md §4): the project and, for each issue by
-        iid, the issue with its label events, links and notes, in the API's default orders."""
+    def snapshot(self, project: Project | int | str, user: str = DEFAULT_TOKEN_USER) -> Json:
+        """What rollout's snapshot file holds (PRODUCT.md §4): the project, the token's ``user``
+        and, for each issue by iid, the issue with its label events, links and notes, in the
+        API's default orders."""
         with self.lock:
             proj = self.project(project)
             issues = []
@@ -951,7 +952,11 @@ class GitLabState:
                         "notes": self.notes_json(proj, iid),
                     }
                 )
-            return {"project": self.project_json(proj), "issues": issues}
+            return {
+                "project": self.project_json(proj),
+                "user": {key: self.user_json(user)[key] for key in ("id", "username", "name")},
+                "issues": issues,
+            }
 
 
 def _display_name(username: str) -> str:

@@ -24,7 +24,7 @@ feature 42 "Add a refund macro" by alice, C2, customer Support-EMEA, assignee bo
     description "## What\\nA macro that answers refund requests.\\n\\n## Why\\nAgents type the same answer forty times a week.\\n\\n## Other information\\nThe old macro is retired.":
   2027-01-04 development; 2027-01-08 validation; 2027-01-11 received; 2027-01-11 14:00 implementation
 """
-PRE_NOTE = 'note 42 by bob on 2027-01-05: "Planned.\\n\\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"\n'
+PRE_NOTE = 'note 42 by rollout-bot on 2027-01-05: "Planned.\\n\\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"\n'
 CONFIG = '[audiences]\nSupport-EMEA = "Support Engineers in EMEA"\n'
 
 PRE = {
@@ -323,3 +323,46 @@ def test_post_needs_markdown_and_a_writable_tracker(run, snapshot: Path) -> None
     result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--as-of", "2027-01-29", "--phase", "reminder", "--post")
     assert result.exit_code == 2
     assert result.stderr == "Error: a snapshot is read-only; use --tracker gitlab to write to GitLab\n"
+
+
+# ------------------------------------------------------------------ whose markers count (§3)
+
+
+def test_a_forged_marker_neither_moves_the_date_nor_stops_the_announcement(gitlab: Posting) -> None:
+    # Anyone can comment: mallory pastes a pre-announcement marker dated in time for February.
+    gitlab.server.state.add_note(7, 42, f"Looks good {MARKER}", "mallory", at="2027-01-05T09:00:00Z")
+    check = gitlab("check", "42", "--as-of", "2027-01-20", "--json")
+    assert json.loads(check.stdout)[0]["ships_on"] == "2027-03-01"  # announced "today": too late
+    result = gitlab("announce", "42", "--as-of", "2027-01-20", "--post")
+    assert result.exit_code == 0, result.stderr
+    assert gitlab.posts() == 1  # the real announcement is still made
+    assert "When:** Monday 2027-03-01" in result.stdout
+
+
+def test_system_notes_and_other_users_do_not_count_but_posters_do(gitlab: Posting) -> None:
+    gitlab.server.state.add_note(7, 42, MARKER, "bob", at="2027-01-05T09:00:00Z")
+    gitlab.server.state.add_note(7, 42, MARKER, "rollout-bot", at="2027-01-06T09:00:00Z", system=True)
+    untrusted = gitlab("check", "42", "--as-of", "2027-01-20", "--json")
+    assert json.loads(untrusted.stdout)[0]["ships_on"] == "2027-03-01"
+    config = gitlab.directory / "rollout.toml"
+    config.write_text(config.read_text() + '\n[announce]\nposters = ["@Bob"]\n', encoding="utf-8")
+    trusted = gitlab("check", "42", "--as-of", "2027-01-20", "--json")
+    assert json.loads(trusted.stdout)[0]["ships_on"] == "2027-02-01"  # bob's Jan 5 marker counts
+    again = gitlab("announce", "42", "--as-of", "2027-01-20", "--post")
+    assert "already on #42" in again.stderr
+    assert gitlab.posts() == 0
+
+
+@pytest.mark.parametrize("marker", [
+    "<!-- rollout:announcement phase=pre deploy=2027-02-30 -->",
+    "<!-- rollout:announcement phase=pre deploy=0000-01-01 -->",
+    "<!-- rollout:announcement phase=reminder deploy=2027-02-01 posted=2027-13-01 -->",
+])
+def test_a_marker_that_does_not_parse_is_ignored(gitlab: Posting, marker: str) -> None:
+    gitlab.server.state.add_note(7, 42, marker, "rollout-bot", at="2027-01-05T09:00:00Z")
+    for command in (("check", "42"), ("announce", "42"), ("status",), ("notes", "2027-02-01")):
+        result = gitlab(*command, "--as-of", "2027-01-20")
+        assert result.exit_code == 0, result.output
+    # Ignored: announced on the 20th, a C2 change misses February's announce-by date.
+    check = gitlab("check", "42", "--as-of", "2027-01-20", "--json")
+    assert json.loads(check.stdout)[0]["ships_on"] == "2027-03-01"

@@ -23,7 +23,7 @@ def rows() -> list[Row]:
 def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) -> None:
     for row in rows:
         need = row.need
-        assert row.requests == Requests(need.pages, need.per_issue, need.other), row.name
+        assert row.requests == Requests(need.pages, need.per_issue, need.others), row.name
 
 
 def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:

@@ -22,6 +22,14 @@ BAD_CONFIGS = [
         'schedul: unknown key; did you mean "schedule"?',
     ),
     (
+        '[announce]\nposters = "alice"\n',
+        "announce.posters: must be an array of GitLab usernames like [\"alice\"], not a string 'alice'",
+    ),
+    (
+        '[announce]\nposters = ["alice", "bob smith"]\n',
+        'announce.posters[2]: must be a GitLab username like "alice"',
+    ),
+    (
         '[notice]\nC5 = "1 week"\n',
         "notice.C5: unknown key",
     ),

@@ -618,7 +618,8 @@ def test_snapshot_equals_what_the_api_returns(gl: gitlab.Gitlab, state: GitLabSt
         )
         assert listed.asdict() == issue.asdict()
 
-    assert state.snapshot(PATH) == {"project": project.asdict(), "issues": over_http}
+    gl.auth()
+    assert state.snapshot(PATH) == {"project": project.asdict(), "user": {key: getattr(gl.user, key) for key in ("id", "username", "name")}, "issues": over_http}
 
 
 # -- faults ---------------------------------------------------------------------------------------

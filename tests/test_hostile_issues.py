@@ -15,7 +15,7 @@ import vobject
 from scenarios import load_story
 
 from rollout.issues import Note, Person
-from rollout.markers import markers_in
+from rollout.markers import Trust, markers_in
 
 STORY = """\
 project ops/tracker id 7
@@ -80,7 +80,7 @@ def test_announcements_are_inert(run, snapshot: Path, fmt: str) -> None:  # type
     assert_inert(text, markup=fmt != "text")
     if fmt == "md":  # a GitLab note: no quick action may run, no marker may be faked
         assert not re.search(r"^\s*/(close|assign)", text, re.M)
-    assert not markers_in([Note(1, text, Person("x", "x"), datetime(2027, 1, 20, tzinfo=UTC), False)])
+    assert not markers_in([Note(1, text, Person("x", "x"), datetime(2027, 1, 20, tzinfo=UTC), False)], Trust.of(["x"]))
     if fmt == "slack":
         for sequence in ("<!channel>", "<!here>", "<@U123ABC>", "<!subteam^"):
             assert sequence not in text

@@ -9,7 +9,10 @@ import pytest
 from helpers import config_from, issues_of_story
 
 from rollout.config import Config
+from rollout.markers import Trust
 from rollout.readiness import CHECK_IDS, Assessor, Verdict
+
+TRUSTED = Trust.of(["rollout-bot"])
 
 # Deployments of early 2027 (defaults): Feb 1 (cut-off Jan 27; announce C1 Jan 4, C2 Jan 11,
 # C3 Jan 18, C4 Feb 1) and Mar 1 (cut-off Feb 24; C1 Feb 1, C2 Feb 8, C3 Feb 15).
@@ -24,7 +27,7 @@ feature 1 "Refund macro" by alice, {crit}{extra}:
 def verdict(story: str, iid: int, as_of: str, config: Config | None = None, for_date: str | None = None) -> Verdict:
     issue = issues_of_story(story)[iid]
     chosen = date.fromisoformat(for_date) if for_date else None
-    return Assessor(config or Config()).assess(issue, date.fromisoformat(as_of), chosen)
+    return Assessor(config or Config(), trust=TRUSTED).assess(issue, date.fromisoformat(as_of), chosen)
 
 
 def feature(crit: str = "C4", signed: str = "2027-01-12", extra: str = "") -> str:
@@ -187,7 +190,7 @@ def test_notice_moves_ships_on_out(crit: str, as_of: str, ships_on: str) -> None
 
 def test_posted_pre_announcement_date_is_the_announcement_date() -> None:
     marker = "<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
-    story = feature(crit="C2", signed="2027-01-08") + f'note 1 by bob on 2027-01-10: "Planned {marker}"'
+    story = feature(crit="C2", signed="2027-01-08") + f'note 1 by rollout-bot on 2027-01-10: "Planned {marker}"'
     # Announced Jan 10, before the Feb 1 announce-by date for C2 (Jan 11).
     assert verdict(story, 1, "2027-01-20").ships_on == date(2027, 2, 1)
     # The same text without the marker is just a comment: today counts, too late for Feb.

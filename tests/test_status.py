@@ -20,6 +20,7 @@ from scenarios import load_story
 from rollout.board import ESCALATION_STEPS, build_board
 from rollout.cli import cli
 from rollout.cli.progress import fetch_progress
+from rollout.markers import NOBODY
 
 ROOT = Path(__file__).parent.parent
 PROJECT = "ops/tracker"
@@ -196,7 +197,7 @@ def test_requests_label_history_for_all_and_links_and_notes_only_where_needed(
     needed = [11, 12, 13, 14, 15, 31, 32, 33, 34, 35]
     assert fetched("links") == needed
     assert fetched("notes") == needed
-    assert len(server.requests) == 1 + OPEN_ISSUES + 2 * len(needed)
+    assert len(server.requests) == 1 + OPEN_ISSUES + 2 * len(needed) + 1  # and GET /user
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(
@@ -490,7 +491,7 @@ def test_escalation_step_by_whole_weeks_in_blocked(
     days: int, step: int, next_step_on: str | None
 ) -> None:
     issues = list(issues_of_story(BLOCKED).values())
-    board = build_board(config_from(""), issues, date(2027, 1, 6) + timedelta(days=days))
+    board = build_board(config_from(""), issues, date(2027, 1, 6) + timedelta(days=days), NOBODY)
     [escalation] = board.blocked
     assert escalation.days == days
     assert escalation.step == step
@@ -506,7 +507,7 @@ def test_escalation_in_business_days(as_of: str, step: int) -> None:
     """A period in business days skips weekends: 5 business days after Wednesday 01-06."""
     config = config_from('[targets]\nescalation = "5 business days"\n')
     [escalation] = build_board(
-        config, list(issues_of_story(BLOCKED).values()), date.fromisoformat(as_of)
+        config, list(issues_of_story(BLOCKED).values()), date.fromisoformat(as_of), NOBODY
     ).blocked
     assert escalation.step == step
     assert (

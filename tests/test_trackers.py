@@ -124,12 +124,13 @@ def test_snapshot_filters_are_asked_of_gitlab(server: GitLabServer) -> None:
 # ------------------------------------------------------------------ request counts
 
 
-def test_checking_one_issue_costs_four_requests(rollout: Rollout, server: GitLabServer) -> None:
+def test_checking_one_issue_costs_five_requests(rollout: Rollout, server: GitLabServer) -> None:
     server.reset_requests()
     result = rollout("check", "101", "--as-of", "2027-01-20")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert len(server.requests) == 4
+    assert len(server.requests) == 5
     paths = gets(server)
+    assert paths.count("/api/v4/user") == 1  # whose announcement markers count
     assert any(p.endswith("/issues") for p in paths)  # iids[]=101, filtered by GitLab
     assert any(p.endswith("/issues/101/resource_label_events") for p in paths)
     assert any(p.endswith("/issues/101/links") for p in paths)
@@ -141,7 +142,7 @@ def test_checking_one_issue_costs_four_requests(rollout: Rollout, server: GitLab
 def test_checking_three_issues_lists_them_in_one_request(rollout: Rollout, server: GitLabServer) -> None:
     server.reset_requests()
     rollout("check", "101", "102", "105", "--as-of", "2027-01-20")
-    assert len(server.requests) == 1 + 3 * 3
+    assert len(server.requests) == 1 + 3 * 3 + 1  # and GET /user
 
 
 def histories_read(server: GitLabServer) -> dict[int, list[str]]:

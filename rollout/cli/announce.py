@@ -53,9 +53,11 @@ def announce(app: App, iid: int, as_of: date | None, phase: str, fmt: str, post:
         raise click.UsageError("--post adds Markdown to the issue; leave out --format or use md")
     config = app.config
     tracker = app.tracker_for()
+    tracker.prefetch_user()
     issue = tracker.issue(iid)
-    announcement = render_announcement(issue, phase, fmt, as_of or today_in(config), config)
+    trust = tracker.trust(config.announce.posters)
+    announcement = render_announcement(issue, phase, fmt, as_of or today_in(config), config, trust)
     click.echo(announcement.text, nl=False)
     if post:
-        outcome = post_once(tracker, announcement, attempts=config.tracker.retries + 1)
+        outcome = post_once(tracker, announcement, trust, attempts=config.tracker.retries + 1)
         say(describe(outcome, announcement))

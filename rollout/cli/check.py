@@ -49,8 +49,10 @@ def check(
     from rollout.views.check import verdict_json, verdicts_text
 
     config = app.config
-    issues = app.tracker_for().issues(list(iids))
-    assessor = Assessor(config)
+    tracker = app.tracker_for()
+    tracker.prefetch_user()
+    issues = tracker.issues(list(iids))
+    assessor = Assessor(config, trust=tracker.trust(config.announce.posters))
     day = as_of or today_in(config)
     verdicts = [assessor.assess(issue, day, for_date) for issue in issues]
     if as_json:

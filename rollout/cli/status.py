@@ -47,7 +47,7 @@ def status(app: App, as_of: date | None, as_json: bool) -> None:
     tracker = app.tracker_for()
     with fetch_progress("Fetching issues") as progress:
         issues = board_issues(tracker, config, day, progress)
-    board = build_board(config, issues, day)
+    board = build_board(config, issues, day, tracker.trust(config.announce.posters))
     if as_json:
         print_json(board_json(board))
     else:

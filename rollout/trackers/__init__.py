@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from rollout.issues import (
     note_from_json,
     with_history,
 )
+from rollout.markers import Trust
 
 Json = dict[str, Any]
 # Called after each issue's history arrives: (done, total). For progress bars.
@@ -59,6 +60,10 @@ class Tracker(ABC):
     @abstractmethod
     def project(self) -> Json:
         """GET /projects/:id."""
+
+    @abstractmethod
+    def user(self) -> Json | None:
+        """The user of the token (GET /user), or None when the tracker cannot say."""
 
     @abstractmethod
     def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
@@ -151,6 +156,16 @@ class Tracker(ABC):
         return [
             with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
         ]
+
+    def prefetch_user(self) -> None:
+        """Start reading the token's user, for a command that will ask whom to trust once
+        it has read its issues: the request overlaps theirs. Nothing to start by default."""
+        return None
+
+    def trust(self, posters: Iterable[str]) -> Trust:
+        """Whose markers count (PRODUCT.md §3): the token's own user and ``posters``."""
+        user = self.user()
+        return Trust.of([*posters, str(user.get("username") or "")] if user else posters)
 
     def notes(self, iid: int) -> list[Note]:
         return [note_from_json(note) for note in self.note_list(iid)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ class GitLabTracker(Tracker):
         self.settings = settings
         self.project_path = project_path
         self.url = client.url
+        self._user_lock = threading.Lock()
+        self._user: Future[Json | None] | None = None
         # lazy: no request until something is read through it
         self._project = client.projects.get(project_path, lazy=True)
 
@@ -58,6 +61,33 @@ class GitLabTracker(Tracker):
     def project(self) -> Json:
         with self._reporting(f"reading project {self.project_path}"):
             return self.client.projects.get(self.project_path, **self._retries()).asdict()
+
+    def user(self) -> Json | None:
+        """GET /user, once per run. A CI job token may not read it: then None, and only
+        [announce] posters are trusted."""
+        return self._reading_user().result()
+
+    def prefetch_user(self) -> None:
+        self._reading_user()
+
+    def _reading_user(self) -> Future[Json | None]:
+        """GET /user in a thread of its own, started once."""
+        with self._user_lock:
+            if self._user is None:
+                pool = ThreadPoolExecutor(max_workers=1)
+                self._user = pool.submit(self._read_user)
+                pool.shutdown(wait=False)
+            return self._user
+
+    def _read_user(self) -> Json | None:
+        try:
+            with self._reporting("reading the token's user"):
+                answer = self.client.http_get("/user", **self._retries())
+        except TrackerError:
+            if self.client.job_token:
+                return None
+            raise
+        return answer if isinstance(answer, dict) else None
 
     def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         wanted = list(dict.fromkeys(iids))

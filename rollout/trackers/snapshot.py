@@ -17,6 +17,7 @@ from rollout.errors import TrackerError
 from rollout.files import write_atomically
 from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
 
+USER_FIELDS = ("id", "username", "name")
 READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
 
 
@@ -51,6 +52,10 @@ class SnapshotTracker(Tracker):
 
     def project(self) -> Json:
         return dict(self.data["project"])
+
+    def user(self) -> Json | None:
+        user = self.data.get("user")
+        return dict(user) if isinstance(user, dict) else None
 
     def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         missing = [iid for iid in iids if iid not in self._by_iid]
@@ -115,12 +120,16 @@ def take_snapshot(
 
     ``state`` "recent" means the open issues plus those closed in the last 90 days.
     """
+    tracker.prefetch_user()
     if state == "recent":
         issues = tracker.list_recent(now - RECENTLY_CLOSED, milestone)
     else:
         issues = tracker.list_json(IssueQuery(state, milestone=milestone))
+    user = tracker.user()
     return {
         "project": tracker.project(),
+        # whose markers count (PRODUCT.md §3); who it is, not the account's other details
+        "user": {key: user[key] for key in USER_FIELDS if key in user} if user else None,
         "issues": sorted(issues, key=lambda issue: int(issue["iid"])),
         "milestones": tracker.milestone_list(),
     }

@@ -7,7 +7,7 @@ feature 1 "Refund macro" by alice, C4, customer Support-EMEA, milestone "CustSup
   2027-01-04 development; 2027-01-08 validation; 2027-01-11 received implementation
 bug 2 "Attachment field dropped" by carol, C3:
   2027-01-04 development; 2027-01-08 validation; 2027-01-11 received implementation
-note 2 by bob on 2027-01-12: "<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
+note 2 by rollout-bot on 2027-01-12: "<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
 admin 3 "Rotate the API token" by dave, C4, milestone "CustSuppOps Deployment 2027-02-01":
   2027-01-04 development; 2027-01-12 implementation skipped
 feature 4 "Queue view" by alice, C3, milestone "CustSuppOps Deployment 2027-02-01":

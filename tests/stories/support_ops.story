@@ -11,6 +11,7 @@ user dave "Dave Tanaka"
 user erin "Erin Walsh"
 user frank "Frank Ibáñez"
 user grace "Grace Chen"
+user rollout-bot "Rollout Bot"
 milestone "CustSuppOps Deployment 2027-01-01" start 2026-12-01 due 2027-01-01 closed
 milestone "CustSuppOps Deployment 2027-02-01" start 2027-01-01 due 2027-02-01
 milestone "CustSuppOps Deployment 2027-03-01" start 2027-02-01 due 2027-03-01
@@ -21,13 +22,13 @@ feature 101 "Add a macro for refund requests" by alice, C2, customer Support-EME
   2026-12-14 triage; 2026-12-15 planning; 2026-12-18 scheduling
   2027-01-04 development; 2027-01-08 validation; 2027-01-11 received by alice
   2027-01-11 14:00 implementation
-note 101 by bob on 2027-01-08 11:00: "Planned for the 2027-02-01 deployment.\n\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
+note 101 by rollout-bot on 2027-01-08 11:00: "Planned for the 2027-02-01 deployment.\n\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
 
 bug 102 "Ticket form drops the attachment field" by carol, C3, customer Support-AMER, assignee bob,
     milestone "CustSuppOps Deployment 2027-02-01":
   2027-01-04 triage; 2027-01-05 planning; 2027-01-06 development; 2027-01-11 validation
   2027-01-12 received by carol; 2027-01-13 implementation
-note 102 by bob on 2027-01-13 10:00: "Planned for the 2027-02-01 deployment.\n\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
+note 102 by rollout-bot on 2027-01-13 10:00: "Planned for the 2027-02-01 deployment.\n\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
 
 admin 103 "Rotate the Zendesk API token" by dave, C4, deployment Ad-hoc, assignee bob:
   2027-01-11 triage; 2027-01-12 scheduling; 2027-01-14 development
