@@ -9,15 +9,17 @@ issue means the announcement was made.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from rollout.config import Config
 from rollout.descriptions import section
-from rollout.errors import RolloutError, TrackerError
-from rollout.issues import Issue, Note, note_from_json
+from rollout.errors import RolloutError
+from rollout.issues import Issue, Note
 from rollout.markers import Marker, Trust, markers_in
+from rollout.posting import PostOutcome, post_once
 from rollout.readiness import DEPLOYMENT_NAMES, Assessor
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
@@ -160,47 +162,28 @@ def render_announcement(
 # --------------------------------------------------------------------------- posting
 
 
-@dataclass(frozen=True)
-class PostOutcome:
-    posted: bool
-    note: Note  # the note now on the issue: the one posted, or the one found
-
-
 def note_body(announcement: Announcement) -> str:
     return f"{announcement.text.rstrip()}\n\n{announcement.marker.render()}\n"
 
 
-def find_marker(notes: list[Note], marker: Marker, trust: Trust) -> Note | None:
+def find_marker(notes: Sequence[Note], marker: Marker, trust: Trust) -> Note | None:
     for posted in markers_in(notes, trust):
         if posted.marker == marker:
             return posted.note
     return None
 
 
-def post_once(
+def post_announcement(
     tracker: Tracker, announcement: Announcement, trust: Trust, attempts: int = 3
 ) -> PostOutcome:
-    """Post the announcement unless its marker is already on the issue in a trusted note.
-
-    The notes are read again before every attempt: a POST whose answer was lost (a 502,
-    a dropped connection) may still have created the note, and must not be repeated.
-    """
-    last_error: TrackerError | None = None
-    for _ in range(max(1, attempts)):
-        existing = find_marker(tracker.notes(announcement.iid), announcement.marker, trust)
-        if existing is not None:
-            # Found after a failed attempt: that attempt did post it.
-            return PostOutcome(posted=last_error is not None, note=existing)
-        try:
-            created = tracker.post_note(announcement.iid, note_body(announcement))
-        except TrackerError as error:
-            if not error.transient:
-                raise
-            last_error = error
-            continue
-        return PostOutcome(posted=True, note=note_from_json(created))
-    assert last_error is not None
-    raise last_error
+    """Post the announcement unless its marker is already on the issue in a trusted note."""
+    return post_once(
+        tracker,
+        announcement.iid,
+        note_body(announcement),
+        lambda notes: find_marker(notes, announcement.marker, trust),
+        attempts,
+    )
 
 
 def describe(outcome: PostOutcome, announcement: Announcement) -> str:

@@ -47,7 +47,7 @@ def announce(app: App, iid: int, as_of: date | None, phase: str, fmt: str, post:
       rollout announce 42 --phase reminder --format slack
       rollout announce 42 --phase pre --post
     """
-    from rollout.announce import describe, post_once, render_announcement
+    from rollout.announce import describe, post_announcement, render_announcement
 
     if post and fmt != "md":
         raise click.UsageError("--post adds Markdown to the issue; leave out --format or use md")
@@ -59,5 +59,7 @@ def announce(app: App, iid: int, as_of: date | None, phase: str, fmt: str, post:
     announcement = render_announcement(issue, phase, fmt, as_of or today_in(config), config, trust)
     click.echo(announcement.text, nl=False)
     if post:
-        outcome = post_once(tracker, announcement, trust, attempts=config.tracker.retries + 1)
+        outcome = post_announcement(
+            tracker, announcement, trust, attempts=config.tracker.retries + 1
+        )
         say(describe(outcome, announcement))
