@@ -1280,6 +1280,8 @@ def running_gitlab(
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 stalls a client opening 8+ connections at once
+    request_queue_size = 128
     gitlab: GitLabServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
