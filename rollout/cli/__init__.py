@@ -80,9 +80,11 @@ def _register() -> None:
     from rollout.cli.schedule import schedule
     from rollout.cli.snapshot import snapshot
     from rollout.cli.status import status
+    from rollout.cli.triage import triage
 
     for command in (schedule, calendar, check, announce, notes, status, milestones, snapshot):
         cli.add_command(command)
+    cli.add_command(triage)
 
 
 _register()

@@ -1,4 +1,7 @@
-"""Readiness verdicts for people (a block per issue) and for scripts (JSON, PRODUCT.md §3)."""
+"""Readiness verdicts for people (a block per issue) and for scripts (JSON, PRODUCT.md §3).
+
+The block of checks is shared by the commands that answer with checks (check, triage).
+"""
 
 from __future__ import annotations
 
@@ -43,9 +46,14 @@ def _block(verdict: Verdict) -> str:
         head = f"#{issue.iid} Ready — ships {verdict.ships_on}, {kind}"
     else:
         head = f"#{issue.iid} Not ready"
-    width = max(len(check.id) for check in verdict.checks)
-    lines = [head, f"  {terminal_text(issue.title)}"]
-    for check in verdict.checks:
+    return checks_block(head, issue.title, verdict.checks)
+
+
+def checks_block(head: str, title: str, checks: Sequence[Check]) -> str:
+    """A head line, the issue's title and one line per check with its mark."""
+    width = max(len(check.id) for check in checks)
+    lines = [head, f"  {terminal_text(title)}"]
+    for check in checks:
         mark = MARKS["ok"] if check.ok else MARKS[check.level]
         lines.append(f"  {mark} {check.id.ljust(width)}  {terminal_text(check.detail, 400)}")
     return "\n".join(lines) + "\n"
