@@ -886,32 +886,34 @@ def _read_self_service(intake: _Table) -> tuple[SelfServiceRule, ...]:
     rules = []
     for table in intake.tables("self_service"):
         name = table.text("name", "").strip()
+        instructions = table.text("instructions", "").strip()
+        patterns = table.get(
+            "patterns", list, [], 'an array of regular expressions like ["macros?"]'
+        )
+        table.finish()
         if not name:
             raise table.error("name", 'is required, e.g. name = "Zendesk managed content"')
-        instructions = table.text("instructions", "").strip()
         if not re.fullmatch(r"https?://[^\s<>\"']+", instructions):
             raise table.error(
                 "instructions", f'rule "{name}": must be the http(s) URL of the instructions'
             )
-        patterns = table.get(
-            "patterns", list, [], 'an array of regular expressions like ["macros?"]'
-        )
         if not patterns:
             raise table.error("patterns", f'rule "{name}": needs at least one regular expression')
-        compiled = []
-        for index, pattern in enumerate(patterns, start=1):
-            key = f"patterns[{index}]"
-            if not isinstance(pattern, str) or not pattern:
-                raise table.error(key, f'rule "{name}": must be a non-empty string')
-            try:
-                compiled.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as error:
-                raise table.error(
-                    key, f'rule "{name}": not a regular expression ({error})'
-                ) from None
-        table.finish()
-        rules.append(SelfServiceRule(name, tuple(compiled), instructions))
+        rules.append(SelfServiceRule(name, _compile(table, name, patterns), instructions))
     return tuple(rules)
+
+
+def _compile(table: _Table, name: str, patterns: list[Any]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for index, pattern in enumerate(patterns, start=1):
+        key = f"patterns[{index}]"
+        if not isinstance(pattern, str) or not pattern:
+            raise table.error(key, f'rule "{name}": must be a non-empty string')
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as error:
+            raise table.error(key, f'rule "{name}": not a regular expression ({error})') from None
+    return tuple(compiled)
 
 
 def _read_incidents(table: _Table) -> IncidentsConfig:
