@@ -13,12 +13,27 @@ from rollout.durations import Duration
 from rollout.errors import ConfigError
 
 BAD = [
-    ('[intake]\nneeds_info_labl = "x"\n', 'intake.needs_info_labl: unknown key; did you mean "needs_info_label"?'),
-    ('[intake]\nneeds_info_label = "a,b"\n', "intake.needs_info_label: must be a label name, without commas"),
-    ('[intake]\nclose_self_service = "yes"\n', "intake.close_self_service: must be true or false, not a string 'yes'"),
-    ('[intake.sections]\nBugs = ["Summary"]\n', 'intake.sections.Bugs: not a request type; did you mean "Bug"? (use Bug, Feature, Administrative, Incident)'),
+    (
+        '[intake]\nneeds_info_labl = "x"\n',
+        'intake.needs_info_labl: unknown key; did you mean "needs_info_label"?',
+    ),
+    (
+        '[intake]\nneeds_info_label = "a,b"\n',
+        "intake.needs_info_label: must be a label name, without commas",
+    ),
+    (
+        '[intake]\nclose_self_service = "yes"\n',
+        "intake.close_self_service: must be true or false, not a string 'yes'",
+    ),
+    (
+        '[intake.sections]\nBugs = ["Summary"]\n',
+        'intake.sections.Bugs: not a request type; did you mean "Bug"? (use Bug, Feature, Administrative, Incident)',
+    ),
     ('[intake.sections]\nbug = "Summary"\n', "intake.sections.bug: must be an array of headings"),
-    ('[intake.sections]\nbug = ["Summary", ""]\n', "intake.sections.bug: must hold non-empty strings"),
+    (
+        '[intake.sections]\nbug = ["Summary", ""]\n',
+        "intake.sections.bug: must hold non-empty strings",
+    ),
     (
         '[[intake.self_service]]\nname = "Macros"\npatterns = ["macro(s"]\ninstructions = "https://example.com/macros"\n',
         'intake.self_service[1].patterns[1]: rule "Macros": not a regular expression (missing ), unterminated subpattern at position 5)',
@@ -27,15 +42,42 @@ BAD = [
         '[[intake.self_service]]\nname = "Macros"\npatterns = ["ok", 3]\ninstructions = "https://example.com/macros"\n',
         'intake.self_service[1].patterns[2]: rule "Macros": must be a non-empty string',
     ),
-    ('[[intake.self_service]]\nname = "Macros"\npatterns = []\ninstructions = "https://example.com/m"\n', 'intake.self_service[1].patterns: rule "Macros": needs at least one regular expression'),
-    ('[[intake.self_service]]\nname = "Macros"\npatterns = ["m"]\ninstructions = "see the handbook"\n', 'intake.self_service[1].instructions: rule "Macros": must be the http(s) URL of the instructions'),
-    ('[[intake.self_service]]\npatterns = ["m"]\ninstructions = "https://example.com/m"\n', 'intake.self_service[1].name: is required, e.g. name = "Zendesk managed content"'),
-    ('[[intake.self_service]]\nname = "M"\npattern = ["m"]\ninstructions = "https://example.com/m"\n', 'intake.self_service[1].pattern: unknown key; did you mean "patterns"?'),
-    ('[incidents]\npagerduty = "Ops"\n', 'incidents.pagerduty: unknown key; did you mean "pagerduty_service"?'),
-    ('[incidents.tiers]\n"Mission Critical" = "ten minutes"\n', 'incidents.tiers.Mission Critical: cannot read duration "ten minutes"'),
-    ('[incidents.tiers]\n"Mission Critical" = "2 business days"\n', "incidents.tiers.Mission Critical: must be minutes, hours, days or weeks (not business days)"),
-    ('[incidents.systems]\nZendesk = "Mision Critical"\n', 'incidents.systems.Zendesk: "Mision Critical" is not a tier; did you mean "Mission Critical"?'),
-    ('[incidents.systems]\nZendesk = 1\n', "incidents.systems.Zendesk: must be a string, not an integer 1"),
+    (
+        '[[intake.self_service]]\nname = "Macros"\npatterns = []\ninstructions = "https://example.com/m"\n',
+        'intake.self_service[1].patterns: rule "Macros": needs at least one regular expression',
+    ),
+    (
+        '[[intake.self_service]]\nname = "Macros"\npatterns = ["m"]\ninstructions = "see the handbook"\n',
+        'intake.self_service[1].instructions: rule "Macros": must be the http(s) URL of the instructions',
+    ),
+    (
+        '[[intake.self_service]]\npatterns = ["m"]\ninstructions = "https://example.com/m"\n',
+        'intake.self_service[1].name: is required, e.g. name = "Zendesk managed content"',
+    ),
+    (
+        '[[intake.self_service]]\nname = "M"\npattern = ["m"]\ninstructions = "https://example.com/m"\n',
+        'intake.self_service[1].pattern: unknown key; did you mean "patterns"?',
+    ),
+    (
+        '[incidents]\npagerduty = "Ops"\n',
+        'incidents.pagerduty: unknown key; did you mean "pagerduty_service"?',
+    ),
+    (
+        '[incidents.tiers]\n"Mission Critical" = "ten minutes"\n',
+        'incidents.tiers.Mission Critical: cannot read duration "ten minutes"',
+    ),
+    (
+        '[incidents.tiers]\n"Mission Critical" = "2 business days"\n',
+        "incidents.tiers.Mission Critical: must be minutes, hours, days or weeks (not business days)",
+    ),
+    (
+        '[incidents.systems]\nZendesk = "Mision Critical"\n',
+        'incidents.systems.Zendesk: "Mision Critical" is not a tier; did you mean "Mission Critical"?',
+    ),
+    (
+        "[incidents.systems]\nZendesk = 1\n",
+        "incidents.systems.Zendesk: must be a string, not an integer 1",
+    ),
     ('[incidents]\npagerduty_service = ""\n', "incidents.pagerduty_service: must not be empty"),
 ]
 
@@ -48,10 +90,15 @@ def test_mistakes_name_the_key(text: str, message: str) -> None:
 
 
 def test_a_bad_pattern_is_one_line_and_exit_2(run: RunCli, workdir: Path) -> None:
-    write_config(workdir, '[[intake.self_service]]\nname = "Macros"\npatterns = ["[a-"]\ninstructions = "https://example.com/m"\n')
+    write_config(
+        workdir,
+        '[[intake.self_service]]\nname = "Macros"\npatterns = ["[a-"]\ninstructions = "https://example.com/m"\n',
+    )
     result = run("schedule")
     assert result.exit_code == 2
-    assert result.stderr.startswith('Error: rollout.toml: intake.self_service[1].patterns[1]: rule "Macros": not a regular expression')
+    assert result.stderr.startswith(
+        'Error: rollout.toml: intake.self_service[1].patterns[1]: rule "Macros": not a regular expression'
+    )
     assert result.stderr.count("\n") == 1
 
 
@@ -65,7 +112,10 @@ def test_defaults() -> None:
         "administrative": ("What",),
         "incident": (),
     }
-    assert [rule.name for rule in config.intake.self_service] == ["Zendesk managed content", "Support Team YAML files"]
+    assert [rule.name for rule in config.intake.self_service] == [
+        "Zendesk managed content",
+        "Support Team YAML files",
+    ]
     assert config.incidents.pagerduty_service == "Customer Support Operations"
     assert config.incidents.tiers == {
         "Mission Critical": Duration(10, "minutes"),
@@ -116,7 +166,10 @@ def test_every_intake_and_incident_key() -> None:
     incidents = config.incidents
     assert incidents.tiers["mission critical"] == Duration(5, "minutes")
     assert "Mission Critical" not in incidents.tiers  # replaced, whatever its case
-    assert incidents.systems == {"Zendesk Global": "mission critical", "Staging sandbox": "Experimental"}
+    assert incidents.systems == {
+        "Zendesk Global": "mission critical",
+        "Staging sandbox": "Experimental",
+    }
     assert (incidents.pagerduty_service, incidents.channel) == ("Support Systems", "#ops-help")
     assert config.labels.system == "Sys::"
 
