@@ -152,8 +152,7 @@ class Triager:
             detail = f"no request type; add one of {options}"
             finding = Finding(
                 "request-type:none",
-                f"Add a request type label: one of {options} (the Bug Report and Feature "
-                "Request templates set it).",
+                f"Add a request type label: one of {options}.",
             )
             return Check("request-type", False, "error", detail), [finding]
         return Check("request-type", True, "error", self._type_label(kind)), []

@@ -8,18 +8,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rollout.issues import Issue
 from rollout.readiness import DEPLOYMENT_NAMES, Check, Verdict
 from rollout.safety import terminal_text
 
 MARKS = {"ok": "✓", "error": "✗", "warning": "!"}
 
 
+def issue_json(issue: Issue) -> dict[str, Any]:
+    """What every per-issue JSON object starts with."""
+    return {"iid": issue.iid, "title": issue.title, "web_url": issue.web_url}
+
+
 def verdict_json(verdict: Verdict) -> dict[str, Any]:
-    issue = verdict.issue
     return {
-        "iid": issue.iid,
-        "title": issue.title,
-        "web_url": issue.web_url,
+        **issue_json(verdict.issue),
         "ready": verdict.ready,
         "ships_on": verdict.ships_on.isoformat() if verdict.ships_on else None,
         "deployment_type": verdict.deployment_type,

@@ -9,17 +9,14 @@ from typing import Any
 from rollout.intake import TriagePlan
 from rollout.safety import terminal_text
 from rollout.triage import TriageVerdict
-from rollout.views.check import check_json, checks_block
+from rollout.views.check import check_json, checks_block, issue_json
 
 
 def triage_json(plan: TriagePlan) -> dict[str, Any]:
     verdict = plan.verdict
-    issue = verdict.issue
     match = verdict.self_service
     return {
-        "iid": issue.iid,
-        "title": issue.title,
-        "web_url": issue.web_url,
+        **issue_json(verdict.issue),
         "ready": verdict.ready,
         "request_type": verdict.request_type,
         "checks": [check_json(check) for check in verdict.checks],
