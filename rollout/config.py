@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -260,21 +261,24 @@ def _default_sections() -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True)
 class SelfServiceRule:
-    """A kind of request people can make themselves: ``patterns`` are searched,
-    case-insensitively, in an issue's title and description."""
+    """A kind of request people can make themselves: ``patterns`` are regular expressions
+    searched, case-insensitively, in an issue's title and description."""
 
     name: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[str, ...]  # valid: checked on load
     instructions: str  # a URL
 
+    @cached_property
+    def _compiled(self) -> tuple[re.Pattern[str], ...]:
+        # Compiled on first use, not when every command imports the config.
+        return tuple(re.compile(pattern, re.IGNORECASE) for pattern in self.patterns)
+
     def search(self, text: str) -> re.Match[str] | None:
-        return next((m for p in self.patterns if (m := p.search(text))), None)
+        return next((m for p in self._compiled if (m := p.search(text))), None)
 
 
 def _rule(name: str, instructions: str, *patterns: str) -> SelfServiceRule:
-    return SelfServiceRule(
-        name, tuple(re.compile(p, re.IGNORECASE) for p in patterns), instructions
-    )
+    return SelfServiceRule(name, patterns, instructions)
 
 
 # A few words between a verb and its object, within one sentence.
@@ -903,17 +907,17 @@ def _read_self_service(intake: _Table) -> tuple[SelfServiceRule, ...]:
     return tuple(rules)
 
 
-def _compile(table: _Table, name: str, patterns: list[Any]) -> tuple[re.Pattern[str], ...]:
-    compiled = []
+def _compile(table: _Table, name: str, patterns: list[Any]) -> tuple[str, ...]:
+    """The patterns, each checked to be a regular expression."""
     for index, pattern in enumerate(patterns, start=1):
         key = f"patterns[{index}]"
         if not isinstance(pattern, str) or not pattern:
             raise table.error(key, f'rule "{name}": must be a non-empty string')
         try:
-            compiled.append(re.compile(pattern, re.IGNORECASE))
+            re.compile(pattern, re.IGNORECASE)
         except re.error as error:
             raise table.error(key, f'rule "{name}": not a regular expression ({error})') from None
-    return tuple(compiled)
+    return tuple(patterns)
 
 
 def _read_incidents(table: _Table) -> IncidentsConfig:
