@@ -95,6 +95,22 @@ class Needs:
         judged = [i for i in self._recent(since) if _shipping(i)]
         return Need(self._recent_pages(since), HISTORY * len(judged))
 
+    def triage(self) -> Need:
+        """The open issues with no stage label but Triage's (GitLab leaves out the others),
+        and the notes of those something is missing in: the bugs, as no generated
+        description has steps to reproduce and no bug has a Priority:: label (the features'
+        and administrative requests' What and Why are there). Also what --apply reads once
+        its notes are there: nothing more."""
+        listed = [i for i in self.issues if i.state == "opened" and _new(i)]
+        missing = [i for i in listed if "RequestType::Bug" in i.labels]
+        return Need(pages(len(listed)), len(missing))
+
+    def triage_apply_first(self) -> Need:
+        """The first --apply: the same, plus a POST of each note (its notes read again just
+        before) and a PUT of each issue's label."""
+        need = self.triage()
+        return Need(need.pages, 2 * need.per_issue, other=need.per_issue)
+
     def _recent(self, now: datetime) -> Iterable[Issue]:
         since = now - RECENTLY_CLOSED
         for issue in self.issues:
@@ -114,3 +130,8 @@ class Needs:
 
 def _shipping(issue: Issue) -> bool:
     return bool(SHIPPING & set(issue.labels))
+
+
+def _new(issue: Issue) -> bool:
+    """No stage label, or Stage::Triage only (PRODUCT.md §11)."""
+    return {label for label in issue.labels if label.startswith("Stage::")} <= {"Stage::Triage"}

@@ -70,6 +70,11 @@ class Row:
     need: Need = NOTHING
     kind: str = "gitlab"  # gitlab: wall vs lower bound; start-up: vs click; calendar: seconds
     ok_codes: tuple[int, ...] = (0,)
+    # Run once before the measured runs (a command that writes: it is measured re-run),
+    # held to first_need on that run.
+    prime: bool = False
+    first_need: Need = NOTHING
+    first: Requests | None = None
     runs: list[Run] = field(default_factory=list)
     requests: Requests | None = None
     network: float | None = None  # the network part of the lower bound
@@ -186,6 +191,16 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
             [*rollout, "calendar", "--months", str(months), "--out", str(directory / "feeds")],
             need=needs.changes(project.today),
         ),
+        # Last: --apply writes notes and labels the rows above would otherwise read.
+        Row("rollout triage", [*rollout, "triage"], need=needs.triage(), ok_codes=(0, 1)),
+        Row(
+            "rollout triage --apply, run again",
+            [*rollout, "triage", "--apply"],
+            need=needs.triage(),
+            ok_codes=(0, 1),
+            prime=True,
+            first_need=needs.triage_apply_first(),
+        ),
     ]
 
 
@@ -233,6 +248,10 @@ def _warm_up(rows: list[Row], directory: Path, env: dict[str, str]) -> None:
 def _measure(
     row: Row, server: GitLabServer, directory: Path, env: dict[str, str], repeat: int
 ) -> None:
+    if row.prime:
+        server.reset_requests()
+        run_once(_command(row, directory), env, directory, row.ok_codes)
+        row.first = Requests.of(server.requests)
     for _ in range(repeat):
         server.reset_requests()
         row.runs.append(run_once(_command(row, directory), env, directory, row.ok_codes))
@@ -247,6 +266,13 @@ def _judge(row: Row, click: float, floor: float, latency: float, concurrency: in
     need = row.need
     if made.lists > need.pages or made.per_issue > need.per_issue or made.other > need.others:
         row.failures.append("requests")
+    first, wanted = row.first, row.first_need
+    if first is not None and (
+        first.lists > wanted.pages
+        or first.per_issue > wanted.per_issue
+        or first.other > wanted.others
+    ):
+        row.failures.append("first run's requests")
     if row.kind == "gitlab":
         row.network = row.need.lower_bound(latency, concurrency)
         row.bound = floor + row.network
@@ -308,6 +334,14 @@ def _print_report(
             for i, cell in enumerate(line)
         ]
         out("  ".join(cells).rstrip())
+    for row in rows:
+        if row.first is not None:
+            first, wanted = row.first, row.first_need
+            out(
+                f"{row.name}: its first run made "
+                f"{_sum(first.lists, first.per_issue, first.other)} requests, "
+                f"needed {_sum(wanted.pages, wanted.per_issue, wanted.others)}"
+            )
     out("")
     out(_legend())
     failed = [row for row in rows if row.failures]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
+from rollout.incidents import OpenIncident, open_incidents
 from rollout.issues import Issue, Person
 from rollout.markers import Trust
 from rollout.readiness import (
@@ -131,6 +132,7 @@ class Board:
     waiting: tuple[ValidationWait, ...]
     next_deployment: NextDeployment
     escalation: Duration  # one escalation step for every this long in Blocked
+    incidents: tuple[OpenIncident, ...]  # open incidents with a System:: label, oldest first
 
 
 def why_not(verdict: Verdict, deployment: Deployment) -> list[Check]:
@@ -171,17 +173,22 @@ def build_board(
     as_of: date,
     trust: Trust,
     schedule: Schedule | None = None,
+    now: datetime | None = None,
 ) -> Board:
     """The board of the open ``issues`` on ``as_of`` (closed ones are left out); ``trust``
-    says whose announcement markers count."""
-    return _BoardBuilder(config, schedule or Schedule(config), as_of, trust).build(
-        [issue for issue in issues if issue.is_open]
-    )
+    says whose announcement markers count. Incidents are overdue when their escalation
+    time is before ``now``, by default the end of the as-of day."""
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=config.schedule.zone)
+    builder = _BoardBuilder(config, schedule or Schedule(config), as_of, trust, now or end_of_day)
+    return builder.build([issue for issue in issues if issue.is_open])
 
 
 class _BoardBuilder:
-    def __init__(self, config: Config, schedule: Schedule, as_of: date, trust: Trust) -> None:
+    def __init__(
+        self, config: Config, schedule: Schedule, as_of: date, trust: Trust, now: datetime
+    ) -> None:
         self.config = config
+        self.now = now
         self.trust = trust
         self.schedule = schedule
         self.as_of = as_of
@@ -229,6 +236,7 @@ class _BoardBuilder:
             waiting=tuple(sorted(waiting, key=lambda w: (-w.business_days, w.issue.iid))),
             next_deployment=self._next_deployment(issues),
             escalation=self.targets.escalation,
+            incidents=open_incidents(self.config, issues, self.now),
         )
 
     # ------------------------------------------------------------------ stages

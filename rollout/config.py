@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -150,6 +151,7 @@ class LabelPrefixes:
     deployment: str = "Deployment::"
     customer: str = "Customer::"
     priority: str = "Priority::"
+    system: str = "System::"  # the system an incident is about (PRODUCT.md §11)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,110 @@ class AnnounceConfig:
     posters: tuple[str, ...] = ()
 
 
+# The request types [intake.sections] is keyed by, whatever their label values.
+INTAKE_TYPES = {
+    "bug": "Bug",
+    "feature": "Feature",
+    "administrative": "Administrative",
+    "incident": "Incident",
+}
+
+
+def _default_sections() -> dict[str, tuple[str, ...]]:
+    return {
+        "bug": ("Steps to reproduce", "Expected behavior", "Actual behavior"),
+        "feature": ("What", "Why"),
+        "administrative": ("What",),
+        "incident": (),
+    }
+
+
+@dataclass(frozen=True)
+class SelfServiceRule:
+    """A kind of request people can make themselves: ``patterns`` are regular expressions
+    searched, case-insensitively, in an issue's title and description."""
+
+    name: str
+    patterns: tuple[str, ...]  # valid: checked on load
+    instructions: str  # a URL
+
+    @cached_property
+    def _compiled(self) -> tuple[re.Pattern[str], ...]:
+        # Compiled on first use, not when every command imports the config.
+        return tuple(re.compile(pattern, re.IGNORECASE) for pattern in self.patterns)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return next((m for p in self._compiled if (m := p.search(text))), None)
+
+
+def _rule(name: str, instructions: str, *patterns: str) -> SelfServiceRule:
+    return SelfServiceRule(name, patterns, instructions)
+
+
+# A few words between a verb and its object, within one sentence.
+_GAP = r"(?:[ \t]+[\w'\u2019/&-]+){0,4}?[ \t]+"
+# The handbook's two self-service options (PRODUCT.md §1).
+DEFAULT_SELF_SERVICE = (
+    _rule(
+        "Zendesk managed content",
+        "https://handbook.gitlab.com/handbook/support/workflows/working_with_support_ops/"
+        "#self-service-options",
+        # add / update / retire / a typo in ... a macro, trigger, automation, dynamic content
+        r"\b(?:add|creat|new|updat|edit|chang|modif|rewor[dk]|rewrit|renam|remov|delet|retir"
+        r"|deactivat|archiv|tweak|adjust|correct|typo)\w*"
+        + _GAP
+        + r"(?:macros?|triggers?|automations?|dynamic[ \t]+content)\b"
+        r"(?![ \t]+(?:app|apps|api|usage|reports?|export|analytics|metrics|loops?)\b)",
+        # "the refund macro wording", "trigger update request"
+        r"\b(?:macros?|triggers?|automations?)[ \t]+(?:updates?|changes?|edits?|wording"
+        r"|typos?)\b",
+        r"\bzendesk[ \t]+(?:managed[ \t]+)?content\b",
+    ),
+    _rule(
+        "Support Team YAML files",
+        "https://handbook.gitlab.com/handbook/security/customer-support-operations/gitlab/"
+        "support-team-yaml-files/",
+        # the file itself, not the jobs that read it
+        r"\bsupport[ \t_-]?team[ \t]+ya?ml\b"
+        r"(?![ \t]+(?:sync|redis|pipeline|job|parser|schema)\b)",
+        r"\bsupport-team\.ya?ml\b",
+        r"\b(?:my|their|his|her|our)[ \t]+(?:(?:support[ \t]+)?team[ \t]+)?ya?ml\b",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    """Triage of new requests (PRODUCT.md §11)."""
+
+    needs_info_label: str = "Triage::Needs Info"
+    close_self_service: bool = False
+    # request type -> the headings its description must have, filled in
+    sections: Mapping[str, tuple[str, ...]] = field(default_factory=_default_sections)
+    self_service: tuple[SelfServiceRule, ...] = DEFAULT_SELF_SERVICE
+
+
+def _default_tiers() -> dict[str, Duration]:
+    return {
+        "Mission Critical": Duration(10, "minutes"),
+        "Business Critical": Duration(30, "minutes"),
+        "Business Operational": Duration(8, "hours"),
+        "Administrative": Duration(24, "hours"),
+    }
+
+
+@dataclass(frozen=True)
+class IncidentsConfig:
+    """When an incident is escalated to PagerDuty (PRODUCT.md §1 "Incidents")."""
+
+    pagerduty_service: str = "Customer Support Operations"
+    channel: str = "#support-operations"  # where an incident is reported first
+    # tier -> how long to wait for a response before escalating
+    tiers: Mapping[str, Duration] = field(default_factory=_default_tiers)
+    # the System Criticality sheet: system -> tier (a key of tiers)
+    systems: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Config:
     source: str = BUILT_IN
@@ -252,6 +358,8 @@ class Config:
     targets: Targets = Targets()
     announce: AnnounceConfig = AnnounceConfig()
     templates_dir: Path | None = None
+    intake: IntakeConfig = IntakeConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
 
 
 # --------------------------------------------------------------------------- finding
@@ -309,6 +417,8 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         targets=_read_targets(root.table("targets")),
         announce=_read_announce(root.table("announce"), root.table("audiences")),
         templates_dir=_read_templates(root.table("templates"), base_dir or Path.cwd()),
+        intake=_read_intake(root.table("intake")),
+        incidents=_read_incidents(root.table("incidents")),
     )
     root.finish()
     return config
@@ -739,3 +849,115 @@ def _read_templates(table: _Table, base_dir: Path) -> Path | None:
     if not path.is_dir():
         raise table.error("dir", f"{path} is not a directory")
     return path
+
+
+def _read_intake(table: _Table) -> IntakeConfig:
+    defaults = IntakeConfig()
+    label = table.text("needs_info_label", defaults.needs_info_label)
+    if not label.strip() or "," in label:
+        raise table.error("needs_info_label", "must be a label name, without commas")
+    intake = IntakeConfig(
+        needs_info_label=label.strip(),
+        close_self_service=table.get(
+            "close_self_service", bool, defaults.close_self_service, "true or false"
+        ),
+        sections=_read_sections(table.table("sections")),
+        self_service=_read_self_service(table)
+        if table.has("self_service")
+        else DEFAULT_SELF_SERVICE,
+    )
+    table.finish()
+    return intake
+
+
+def _read_sections(table: _Table) -> dict[str, tuple[str, ...]]:
+    """Request type (Bug, Feature, Administrative, Incident; any case) -> headings."""
+    sections = _default_sections()
+    names = {display.casefold(): role for role, display in INTAKE_TYPES.items()}
+    for key in table.data:
+        role = names.get(key.casefold())
+        if role is None:
+            close = difflib.get_close_matches(key.casefold(), list(names), n=1, cutoff=0.6)
+            hint = f'; did you mean "{INTAKE_TYPES[names[close[0]]]}"?' if close else ""
+            raise table.error(
+                key, f"not a request type{hint} (use {', '.join(INTAKE_TYPES.values())})"
+            )
+        sections[role] = _read_headings(table, key, ())
+    return sections
+
+
+def _read_self_service(intake: _Table) -> tuple[SelfServiceRule, ...]:
+    rules = []
+    for table in intake.tables("self_service"):
+        name = table.text("name", "").strip()
+        instructions = table.text("instructions", "").strip()
+        patterns = table.get(
+            "patterns", list, [], 'an array of regular expressions like ["macros?"]'
+        )
+        table.finish()
+        if not name:
+            raise table.error("name", 'is required, e.g. name = "Zendesk managed content"')
+        if not re.fullmatch(r"https?://[^\s<>\"']+", instructions):
+            raise table.error(
+                "instructions", f'rule "{name}": must be the http(s) URL of the instructions'
+            )
+        if not patterns:
+            raise table.error("patterns", f'rule "{name}": needs at least one regular expression')
+        rules.append(SelfServiceRule(name, _compile(table, name, patterns), instructions))
+    return tuple(rules)
+
+
+def _compile(table: _Table, name: str, patterns: list[Any]) -> tuple[str, ...]:
+    """The patterns, each checked to be a regular expression."""
+    for index, pattern in enumerate(patterns, start=1):
+        key = f"patterns[{index}]"
+        if not isinstance(pattern, str) or not pattern:
+            raise table.error(key, f'rule "{name}": must be a non-empty string')
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as error:
+            raise table.error(key, f'rule "{name}": not a regular expression ({error})') from None
+    return tuple(patterns)
+
+
+def _read_incidents(table: _Table) -> IncidentsConfig:
+    defaults = IncidentsConfig()
+    tiers = _read_tiers(table.table("tiers"), defaults.tiers)
+    incidents = IncidentsConfig(
+        pagerduty_service=table.text("pagerduty_service", defaults.pagerduty_service),
+        channel=table.text("channel", defaults.channel),
+        tiers=tiers,
+        systems=_read_systems(table.table("systems"), tiers),
+    )
+    table.finish()
+    for name in ("pagerduty_service", "channel"):
+        if not getattr(incidents, name).strip():
+            raise table.error(name, "must not be empty")
+    return incidents
+
+
+def _read_tiers(table: _Table, defaults: Mapping[str, Duration]) -> dict[str, Duration]:
+    """Tier -> wait; a tier named like a default one (in any case) replaces it."""
+    tiers = dict(defaults)
+    for name in table.data:
+        wait = table.parsed(name, Duration(0, "minutes"), parse_duration)
+        if wait.is_business:
+            raise table.error(name, "must be minutes, hours, days or weeks (not business days)")
+        for known in [known for known in tiers if known.casefold() == name.casefold()]:
+            del tiers[known]
+        tiers[name] = wait
+    return tiers
+
+
+def _read_systems(table: _Table, tiers: Mapping[str, Duration]) -> dict[str, str]:
+    """System -> tier, the tier written as any of [incidents.tiers] (in any case)."""
+    by_name = {tier.casefold(): tier for tier in tiers}
+    systems = {}
+    for system in table.data:
+        tier = table.text(system, "")
+        if tier.casefold() not in by_name:
+            close = difflib.get_close_matches(tier.casefold(), list(by_name), n=1, cutoff=0.6)
+            hint = f'; did you mean "{by_name[close[0]]}"?' if close else ""
+            raise table.error(system, f'"{tier}" is not a tier{hint} (tiers: {", ".join(tiers)})')
+        systems[system] = by_name[tier.casefold()]
+    return systems

@@ -1,4 +1,4 @@
-"""Durations as rollout.toml writes them: "3 business days", "4 weeks", "72 hours"."""
+"""Durations as rollout.toml writes them: "3 business days", "4 weeks", "72 hours", "10 minutes"."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-Unit = Literal["days", "business days", "weeks", "hours"]
+Unit = Literal["days", "business days", "weeks", "hours", "minutes"]
 
-_DURATION = re.compile(r"^\s*(\d+)\s+(business\s+days?|days?|weeks?|hours?)\s*$", re.IGNORECASE)
+_DURATION = re.compile(
+    r"^\s*(\d+)\s+(business\s+days?|days?|weeks?|hours?|minutes?)\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,16 @@ class Duration:
     def is_business(self) -> bool:
         return self.unit == "business days"
 
+    @property
+    def is_elapsed(self) -> bool:
+        """Hours and minutes are elapsed time (across a DST change 72 hours is not three
+        wall-clock days); days and weeks keep the local time of day."""
+        return self.unit in ("hours", "minutes")
+
     def as_timedelta(self) -> timedelta:
         """The calendar length; business days have none and must go through a calendar."""
+        if self.unit == "minutes":
+            return timedelta(minutes=self.amount)
         if self.unit == "hours":
             return timedelta(hours=self.amount)
         if self.unit == "weeks":
@@ -37,12 +47,13 @@ class Duration:
 
 
 def parse_duration(text: str) -> Duration:
-    """Parse "N days", "N business days", "N weeks" or "N hours"; raise ValueError otherwise."""
+    """Parse "N days", "N business days", "N weeks", "N hours" or "N minutes"; raise
+    ValueError otherwise."""
     match = _DURATION.match(text)
     if not match:
         raise ValueError(
             f'cannot read duration "{text}"; '
-            'write "N days", "N business days", "N weeks" or "N hours"'
+            'write "N days", "N business days", "N weeks", "N hours" or "N minutes"'
         )
     amount = int(match.group(1))
     word = " ".join(match.group(2).lower().split())
@@ -53,6 +64,8 @@ def parse_duration(text: str) -> Duration:
         unit = "days"
     elif word.startswith("week"):
         unit = "weeks"
+    elif word.startswith("minute"):
+        unit = "minutes"
     else:
         unit = "hours"
     return Duration(amount, unit)

@@ -1,7 +1,8 @@
 """The hidden markers rollout puts in the notes it posts, and finding them again.
 
-A marker names the announcement phase and the deployment date it announces (and, for
-reminders, the day it was posted). It is an HTML comment, invisible in GitLab's rendering.
+An announcement marker names the phase and the deployment date it announces (and, for
+reminders, the day it was posted); a triage marker the fingerprint of the findings its
+note lists. A marker is an HTML comment, invisible in GitLab's rendering.
 Anyone can write a comment, so a marker counts only in a note by a trusted author
 (PRODUCT.md §3): the user of rollout's own token, or one named in ``[announce] posters``.
 """
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from rollout.issues import Note
 
+_TRIAGE = re.compile(r"<!-- rollout:triage fingerprint=([0-9a-f]{12}) -->")
 _MARKER = re.compile(
     r"<!-- rollout:announcement phase=(pre|reminder|post) deploy=(\d{4}-\d{2}-\d{2})"
     r"(?: posted=(\d{4}-\d{2}-\d{2}))? -->"
@@ -82,3 +84,23 @@ def first_announced(notes: Iterable[Note], trust: Trust, zone: ZoneInfo) -> date
         if posted.marker.phase == "pre":
             return posted.note.created_at.astimezone(zone).date()
     return None
+
+
+@dataclass(frozen=True)
+class TriageMarker:
+    """The findings a triage note listed, as a fingerprint (rollout.triage)."""
+
+    fingerprint: str
+
+    def render(self) -> str:
+        return f"<!-- rollout:triage fingerprint={self.fingerprint} -->"
+
+
+def last_triage(notes: Iterable[Note], trust: Trust) -> tuple[TriageMarker, Note] | None:
+    """The triage marker of the latest trusted note that carries one, with that note."""
+    found = None
+    for note in sorted(notes, key=lambda n: (n.created_at, n.id)):
+        if trust.allows(note):
+            for match in _TRIAGE.finditer(note.body):
+                found = (TriageMarker(match.group(1)), note)
+    return found

@@ -272,8 +272,8 @@ class Assessor:
             return day
         if duration.is_business:
             return self.schedule.calendar.after(day, duration.amount)
-        if duration.unit == "hours":
-            return day + timedelta(days=math.ceil(duration.amount / 24))
+        if duration.is_elapsed:
+            return day + timedelta(days=math.ceil(duration.as_timedelta() / timedelta(days=1)))
         return day + duration.as_timedelta()
 
     def _approved_date(self, issue: Issue, kind: str) -> ShipDate:

@@ -228,9 +228,8 @@ class Schedule:
 
     @staticmethod
     def _instant_before(duration: Duration, begins: datetime) -> datetime:
-        # Hours are elapsed time (across a DST change 72 hours is not three wall-clock
-        # days); days and weeks keep the local time of day.
-        if duration.unit == "hours":
+        # Hours and minutes are elapsed time; days and weeks keep the local time of day.
+        if duration.is_elapsed:
             elapsed = begins.astimezone(UTC) - duration.as_timedelta()
             return elapsed.astimezone(begins.tzinfo)
         return begins - duration.as_timedelta()

@@ -32,6 +32,8 @@ STAGES = (
 VALIDATIONS = ("awaiting", "received", "rejected", "skipped")
 REQUEST_TYPES = ("bug", "feature", "administrative", "incident")
 DEPLOYMENT_TYPES = ("standard", "ad_hoc", "exception", "special")
+# Priority::1..4 (PRODUCT.md §1): what each value means
+PRIORITIES = {"1": "urgent", "2": "high", "3": "medium", "4": "low"}
 
 
 class Vocabulary:
@@ -92,6 +94,19 @@ class LabelReading:
     criticalities: tuple[str, ...]  # "C1".."C4", or "?Value"
     deployment_types: tuple[str, ...]
     customers: tuple[str, ...]
+    priorities: tuple[str, ...]  # the values after the Priority:: prefix
+    systems: tuple[str, ...]  # the values after the System:: prefix
+
+    @property
+    def priority(self) -> str | None:
+        """The one priority, "1" to "4", or None when there is none, several or another."""
+        found = self.priorities
+        return found[0] if len(found) == 1 and found[0] in PRIORITIES else None
+
+    @property
+    def system(self) -> str | None:
+        """The one system an incident is about, or None when there is none or several."""
+        return self.systems[0] if len(self.systems) == 1 else None
 
     @property
     def stage(self) -> str | None:
@@ -141,6 +156,8 @@ def read_labels(labels: Iterable[str], vocabulary: Vocabulary) -> LabelReading:
         criticalities=tuple(dict.fromkeys(criticalities)),
         deployment_types=roles(prefixes.deployment),
         customers=values(prefixes.customer),
+        priorities=tuple(dict.fromkeys(values(prefixes.priority))),
+        systems=tuple(dict.fromkeys(values(prefixes.system))),
     )
 
 

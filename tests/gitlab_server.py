@@ -1565,6 +1565,7 @@ class _Api:
                 if (state_filter == "all" or issue.state == state_filter)
                 and (iids is None or issue.iid in iids)
                 and self._labels_match(issue, params.get("labels"))
+                and not set(_as_list(params.get("not[labels]"))) & set(issue.labels)
                 and self._milestone_matches(proj, issue, params.get("milestone"))
                 and self._search_matches(issue, params.get("search"))
                 and _in_bounds(issue, bounds)

@@ -24,12 +24,17 @@ def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) 
     for row in rows:
         need = row.need
         assert row.requests == Requests(need.pages, need.per_issue, need.others), row.name
+        if row.prime:
+            first = row.first_need
+            assert row.first == Requests(first.pages, first.per_issue, first.others), row.name
 
 
 def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:
     reading = [row for row in rows if row.config == "gitlab"]
-    assert len(reading) == 6
+    assert len(reading) == 8
     assert all(row.need != NOTHING and row.requests and row.requests.per_issue for row in reading)
+    [apply] = [row for row in rows if row.prime]
+    assert apply.first is not None and apply.first.other > apply.need.others  # it wrote
     offline = [row for row in rows if row.config == "plain"]
     assert all(row.requests == Requests(0, 0, 0) for row in offline)
 

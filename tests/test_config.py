@@ -63,7 +63,7 @@ BAD_CONFIGS = [
     ),
     (
         '[schedule]\nsignoff_cutoff = "three days"\n',
-        'schedule.signoff_cutoff: cannot read duration "three days"; write "N days", "N business days", "N weeks" or "N hours"',
+        'schedule.signoff_cutoff: cannot read duration "three days"; write "N days", "N business days", "N weeks", "N hours" or "N minutes"',
     ),
     (
         '[notice]\nC1 = "4 fortnights"\n',

@@ -4,6 +4,7 @@ that rollout's own parser accepts."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -84,7 +85,7 @@ COMMANDS = [args for line in script_lines() for args in rollout_commands(line)]
 
 def test_it_is_yaml_with_the_documented_jobs() -> None:
     found = jobs()
-    assert set(found) == {"pages", "check", "reminders", "milestones"}
+    assert set(found) == {"pages", "check", "reminders", "milestones", "triage"}
     stages = pipeline()["stages"]
     for name, job in found.items():
         assert job["stage"] in stages, name
@@ -102,6 +103,7 @@ def test_it_is_yaml_with_the_documented_jobs() -> None:
         "pages": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "calendars"',
         "reminders": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "reminders"',
         "milestones": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "milestones"',
+        "triage": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "triage"',
     }
 
 
@@ -113,6 +115,7 @@ def test_the_rollout_command_lines() -> None:
         ["--tracker", "gitlab", "announce", "101", "--phase", "reminder", "--post"],
         ["--tracker", "gitlab", "milestones", "--year", "2027", "--apply"],
         ["--tracker", "gitlab", "milestones", "--year", "2028", "--apply"],
+        ["--tracker", "gitlab", "triage", "--apply"],
     ]
 
 
@@ -156,3 +159,39 @@ def test_the_reminder_job_reads_the_ready_issues_from_status_json(tmp_path: Path
     subprocess.run(command, shell=True, cwd=tmp_path, check=True)
     assert (tmp_path / "ready.txt").read_text() == "101 102\n"
     assert json.loads(status.stdout)["next_deployment"]["ready"][0]["iid"] == 101
+
+
+def test_the_triage_job_runs_hourly_in_working_hours_and_tolerates_exit_1() -> None:
+    from rollout.cli.triage import EXIT_INCOMPLETE
+
+    assert jobs()["triage"]["allow_failure"] == {"exit_codes": [EXIT_INCOMPLETE]}
+    header = EXAMPLE.read_text(encoding="utf-8").split("\nimage:")[0]
+    assert re.search(
+        r"ROLLOUT_JOB=triage\s+hourly in working hours.*\n#\s+\"0 8-18 \* \* 1-5\"", header
+    )
+
+
+def test_the_triage_job_twice_against_gitlab_writes_once(tmp_path: Path) -> None:
+    """The job's own command line, run twice on the example tracker: the second run (a
+    retried job, or the next hour) makes no write request."""
+    from gitlab_server import GitLabServer
+    from scenarios import load_story
+
+    story = (ROOT / "tests" / "stories" / "support_ops.story").read_text(encoding="utf-8")
+    [line] = jobs()["triage"]["script"]
+    [args] = rollout_commands(line)
+    config = tmp_path / "rollout.toml"
+    config.write_text(
+        '[tracker]\nkind = "gitlab"\n'
+        'project = "gitlab-com/gl-security/corp/cust-support-ops/issue-tracker"\n',
+        encoding="utf-8",
+    )
+    with GitLabServer(load_story(story)) as server:
+        env = {"GITLAB_URL": server.url, "GITLAB_TOKEN": server.token}
+        first = CliRunner(env=env).invoke(cli, ["--config", str(config), *args])
+        assert first.exit_code == 1, first.stderr  # 114, 115 and 116 need more
+        assert server.count("POST") == 3 and server.count("PUT") == 3
+        server.reset_requests()
+        second = CliRunner(env=env).invoke(cli, ["--config", str(config), *args])
+        assert second.exit_code == 1
+        assert [r.method for r in server.requests if r.method != "GET"] == []

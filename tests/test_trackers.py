@@ -21,7 +21,7 @@ from rollout.trackers.snapshot import take_snapshot
 
 STORIES = Path(__file__).parent / "stories"
 PROJECT = "gitlab-com/gl-security/corp/cust-support-ops/issue-tracker"
-ISSUES = [str(iid) for iid in range(101, 115)]
+ISSUES = [str(iid) for iid in range(101, 118)]
 
 
 def support_ops() -> GitLabState:
@@ -68,7 +68,7 @@ def test_gitlab_and_snapshot_give_identical_check_json(rollout: Rollout, workdir
     snapshot = workdir / "tracker.json"
     written = rollout("snapshot", "--out", str(snapshot), "--state", "all")
     assert written.exit_code == 0, written.stderr
-    assert written.stderr == f"wrote {snapshot} (14 issues)\n"
+    assert written.stderr == f"wrote {snapshot} (17 issues)\n"
 
     live = rollout("--tracker", "gitlab", "check", *ISSUES, "--as-of", as_of, "--json")
     offline = rollout("--tracker", f"snapshot:{snapshot}", "check", *ISSUES, "--as-of", as_of, "--json")
@@ -99,10 +99,10 @@ def test_recent_snapshot_is_open_issues_plus_those_closed_in_90_days(server: Git
     tracker = tracker_for(server)
     late_march = datetime(2027, 3, 20, tzinfo=UTC)  # 113 closed Jan 10: 69 days; 108 Jan 6: 73
     recent = take_snapshot(tracker, "recent", None, now=late_march)
-    assert [i["iid"] for i in recent["issues"]] == [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114]
+    assert [i["iid"] for i in recent["issues"]] == [*range(101, 118)]
     april = datetime(2027, 4, 7, tzinfo=UTC)  # 108 is now 91 days closed, 113 is 87
     assert [i["iid"] for i in take_snapshot(tracker, "recent", None, now=april)["issues"]] == [
-        101, 102, 103, 104, 105, 106, 107, 109, 110, 111, 112, 113, 114,
+        101, 102, 103, 104, 105, 106, 107, 109, 110, 111, 112, 113, 114, 115, 116, 117,
     ]
     closed = take_snapshot(tracker, "closed", None, now=april)
     assert [i["iid"] for i in closed["issues"]] == [108, 113]

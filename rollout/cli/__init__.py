@@ -75,14 +75,18 @@ def _register() -> None:
     from rollout.cli.announce import announce
     from rollout.cli.calendar import calendar
     from rollout.cli.check import check
+    from rollout.cli.incident import incident
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
     from rollout.cli.snapshot import snapshot
     from rollout.cli.status import status
+    from rollout.cli.triage import triage
 
     for command in (schedule, calendar, check, announce, notes, status, milestones, snapshot):
         cli.add_command(command)
+    cli.add_command(triage)
+    cli.add_command(incident)
 
 
 _register()

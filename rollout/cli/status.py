@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime
 
 import click
 
@@ -30,8 +30,9 @@ def use_color() -> bool:
 @pass_app
 def status(app: App, as_of: date | None, as_json: bool) -> None:
     """Show the board: how long each open issue has been in its stage against the stage's
-    target, the escalation step due for Blocked issues, the validations to chase, and what
-    is ready for the next deployment.
+    target, the escalation step due for Blocked issues, the validations to chase, what is
+    ready for the next deployment, and when open incidents go to PagerDuty (judged now, or
+    at the end of another --as-of day).
 
     \b
     Examples:
@@ -43,11 +44,14 @@ def status(app: App, as_of: date | None, as_json: bool) -> None:
     from rollout.views.status import board_json, board_text
 
     config = app.config
-    day = as_of or today_in(config)
+    today = today_in(config)
+    day = as_of or today
+    # Incidents are judged now, or at the end of another --as-of day.
+    now = datetime.now(config.schedule.zone) if day == today else None
     tracker = app.tracker_for()
     with fetch_progress("Fetching issues") as progress:
         issues = board_issues(tracker, config, day, progress)
-    board = build_board(config, issues, day, tracker.trust(config.announce.posters))
+    board = build_board(config, issues, day, tracker.trust(config.announce.posters), now=now)
     if as_json:
         print_json(board_json(board))
     else:

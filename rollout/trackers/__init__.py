@@ -44,6 +44,7 @@ class IssueQuery:
 
     state: str = "opened"  # "opened", "closed" or "all"
     labels: tuple[str, ...] = ()  # all of them
+    without_labels: tuple[str, ...] = ()  # none of them
     milestone: str | None = None  # a title
     updated_after: datetime | None = None
 
@@ -92,6 +93,18 @@ class Tracker(ABC):
     @abstractmethod
     def post_note(self, iid: int, body: str) -> Json:
         """Add a note to an issue; returns the note as created."""
+
+    @abstractmethod
+    def update_issue(
+        self,
+        iid: int,
+        *,
+        add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
+        close: bool = False,
+    ) -> Json:
+        """Add and remove labels and maybe close the issue, in one update; returns the issue.
+        Doing it twice changes nothing more, so a retry cannot do harm."""
 
     @abstractmethod
     def milestone_list(self) -> list[Json]:

@@ -128,6 +128,8 @@ class GitLabTracker(Tracker):
         params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
         if query.labels:
             params["labels"] = list(query.labels)
+        if query.without_labels:
+            params["not"] = {"labels": ",".join(query.without_labels)}
         if query.milestone is not None:
             params["milestone"] = query.milestone
         if query.updated_after is not None:
@@ -163,6 +165,25 @@ class GitLabTracker(Tracker):
             issue = self._project.issues.get(iid, lazy=True)
             note = issue.notes.create({"body": body}, retry_transient_errors=False, max_retries=0)
             return note.asdict()
+
+    def update_issue(
+        self,
+        iid: int,
+        *,
+        add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
+        close: bool = False,
+    ) -> Json:
+        data: dict[str, str] = {}
+        if add_labels:
+            data["add_labels"] = ",".join(add_labels)
+        if remove_labels:
+            data["remove_labels"] = ",".join(remove_labels)
+        if close:
+            data["state_event"] = "close"
+        with self._reporting(f"updating issue #{iid} of {self.project_path}"):
+            # python-gitlab retries transient failures: the same update again is harmless.
+            return dict(self._project.issues.update(iid, data, **self._retries()))
 
     def create_milestone(self, title: str, start_date: str, due_date: str) -> Json:
         data = {"title": title, "start_date": start_date, "due_date": due_date}

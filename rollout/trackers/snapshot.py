@@ -87,6 +87,16 @@ class SnapshotTracker(Tracker):
     def post_note(self, iid: int, body: str) -> Json:
         raise TrackerError(READ_ONLY)
 
+    def update_issue(
+        self,
+        iid: int,
+        *,
+        add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
+        close: bool = False,
+    ) -> Json:
+        raise TrackerError(READ_ONLY)
+
     def milestone_list(self) -> list[Json]:
         return list(self.data.get("milestones") or [])
 
@@ -100,7 +110,8 @@ class SnapshotTracker(Tracker):
 def _matches(issue: dict[str, Any], query: IssueQuery) -> bool:
     if query.state != "all" and issue.get("state") != query.state:
         return False
-    if not set(query.labels) <= set(issue.get("labels") or ()):
+    labels = set(issue.get("labels") or ())
+    if not set(query.labels) <= labels or labels & set(query.without_labels):
         return False
     if query.milestone is not None:
         milestone = issue.get("milestone") or {}

@@ -21,6 +21,7 @@ from rollout.board import (
 )
 from rollout.config import CRITICALITIES
 from rollout.durations import Duration
+from rollout.incidents import OpenIncident, format_moment
 from rollout.issues import Issue, Person
 from rollout.readiness import DEPLOYMENT_NAMES, Verdict
 from rollout.safety import terminal_text
@@ -48,6 +49,20 @@ def board_json(board: Board) -> dict[str, Any]:
         "blocked": [_escalation_json(escalation) for escalation in board.blocked],
         "validation_waiting": [_waiting_json(wait) for wait in board.waiting],
         "next_deployment": _next_json(board.next_deployment),
+        "incidents": [_incident_json(incident) for incident in board.incidents],
+    }
+
+
+def _incident_json(incident: OpenIncident) -> dict[str, Any]:
+    return {
+        **_issue_json(incident.issue),
+        "system": incident.system,
+        "tier": incident.tier,
+        "wait": _duration(incident.wait),
+        "created_at": incident.issue.created_at.isoformat(),
+        "escalate_by": incident.escalate_by.isoformat() if incident.escalate_by else None,
+        "overdue": incident.overdue,
+        "problem": incident.problem,
     }
 
 
@@ -142,9 +157,11 @@ def _next_json(upcoming: NextDeployment) -> dict[str, Any]:
 def board_text(board: Board, color: bool = False) -> str:
     """The board as sections of aligned tables; ANSI colour only when ``color``."""
     text = _Text(board, color)
+    incidents = [text.incidents()] if board.incidents else []
     return "\n".join(
         [
             text.heading(f"Status on {board.as_of:%A %Y-%m-%d}: {_count(board.issue_count)}"),
+            *incidents,
             text.stages(),
             text.blocked(),
             text.waiting(),
@@ -221,6 +238,22 @@ class _Text:
             ("overdue", RED) if age.overdue else "",
             _title(age.issue),
         ]
+
+    def incidents(self) -> str:
+        """Shown only when there are open incidents with a System:: label."""
+        head = self.heading("Incidents: open a PagerDuty incident if nobody has responded by")
+        rows: list[list[Cell]] = [
+            [
+                f"#{incident.issue.iid}",
+                terminal_text(incident.system, 60),
+                incident.tier or ("not in [incidents.systems]", RED),
+                format_moment(incident.escalate_by) if incident.escalate_by else "?",
+                ("overdue", RED) if incident.overdue else "",
+                _title(incident.issue),
+            ]
+            for incident in self.board.incidents
+        ]
+        return head + self.table(["Issue", "System", "Tier", "Escalate by", "", "Title"], rows)
 
     def blocked(self) -> str:
         period = self.board.escalation

@@ -1,5 +1,6 @@
 # The Support Operations tracker of examples/snapshot.json: a dozen change requests in
-# every stage, as of 2027-01-20, with the deployments of 2027-02-01 and 2027-03-01 ahead.
+# every stage, as of 2027-01-20, with the deployments of 2027-02-01 and 2027-03-01 ahead,
+# a few new requests for triage and two open incidents.
 # Regenerate the snapshot with: python tests/test_example_snapshot.py
 project gitlab-com/gl-security/corp/cust-support-ops/issue-tracker id 278964
 now 2027-01-20 10:00
@@ -59,7 +60,7 @@ bug 108 "Broken link in the form footer" by carol, C4, assignee bob,
   2027-01-04 implementation; 2027-01-05 completed
 close 108 on 2027-01-06
 
-incident 109 "Zendesk outage on 2027-01-09" by frank, C1:
+incident 109 "Zendesk outage on 2027-01-09" by frank, C1, labels "System::Zendesk Global":
   2027-01-09 triage
 
 feature 110 "Satisfaction survey in Japanese" by erin, C3, customer Support-APAC:
@@ -80,3 +81,14 @@ close 113 on 2027-01-10
 
 feature 114 "Triage queue view for managers" by alice, C3, customer Support-Managers:
   2027-01-18 triage
+
+# New requests: a bug without steps to reproduce or a severity, a request people can make
+# themselves (Zendesk managed content), and an incident about an Administrative system.
+bug 115 "Ticket export drops the CC field" by carol, customer Support-AMER,
+    description "## Expected behavior\nThe export keeps the CC addresses.\n\n## Actual behavior\nThe CC column is empty.":
+  2027-01-19 triage
+feature 116 "Update the refund macro wording" by erin, customer Support-EMEA,
+    description "## What\nNew wording for the refund macro.\n\n## Why\nLegal asked for it.":
+  2027-01-19 14:00 triage
+incident 117 "Zendesk sandbox rejects logins" by grace, labels "System::Zendesk sandbox":
+  2027-01-20 09:00 triage
