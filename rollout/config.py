@@ -240,6 +240,14 @@ class AnnounceConfig:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    """The release site (PRODUCT.md §10)."""
+
+    url: str | None = None  # where it is published, e.g. https://ops.gitlab.io/tracker
+    history: int = 12  # months of past deployments with release notes
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = BUILT_IN
     schedule: SchedulePolicy = SchedulePolicy()
@@ -252,6 +260,7 @@ class Config:
     targets: Targets = Targets()
     announce: AnnounceConfig = AnnounceConfig()
     templates_dir: Path | None = None
+    site: SiteConfig = SiteConfig()
 
 
 # --------------------------------------------------------------------------- finding
@@ -309,6 +318,7 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         targets=_read_targets(root.table("targets")),
         announce=_read_announce(root.table("announce"), root.table("audiences")),
         templates_dir=_read_templates(root.table("templates"), base_dir or Path.cwd()),
+        site=_read_site(root.table("site")),
     )
     root.finish()
     return config
@@ -739,3 +749,16 @@ def _read_templates(table: _Table, base_dir: Path) -> Path | None:
     if not path.is_dir():
         raise table.error("dir", f"{path} is not a directory")
     return path
+
+
+def _read_site(table: _Table) -> SiteConfig:
+    url = table.text("url", "").strip().rstrip("/")
+    history = table.get("history", int, SiteConfig().history, "a number of months")
+    table.finish()
+    if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise table.error(
+            "url", f'"{url}" is not an http(s) URL like "https://ops.gitlab.io/tracker"'
+        )
+    if not 0 <= history <= 120:
+        raise table.error("history", f"must be 0 to 120 months, not {history}")
+    return SiteConfig(url=url or None, history=history)

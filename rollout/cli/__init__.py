@@ -78,11 +78,13 @@ def _register() -> None:
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
+    from rollout.cli.site import site
     from rollout.cli.snapshot import snapshot
     from rollout.cli.status import status
 
     for command in (schedule, calendar, check, announce, notes, status, milestones, snapshot):
         cli.add_command(command)
+    cli.add_command(site)
 
 
 _register()
