@@ -80,7 +80,9 @@ def chromium() -> Iterator[Any]:
 
     profile = tempfile.mkdtemp(prefix="rollout-chromium-")
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium") or ""
+    options.binary_location = (
+        CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium") or ""
+    )
     for flag in (
         "--headless",
         "--no-sandbox",

@@ -46,8 +46,10 @@ def site(app: App, out_dir: Path, as_of: date | None, months: int) -> None:
       rollout site --as-of 2027-01-20 --out public/
     """
     from rollout.errors import TrackerNotSetUp
+    from rollout.site.publish import check_out_dir
 
     config = app.config
+    check_out_dir(out_dir)  # before reading anything
     day = as_of or today_in(config)
     try:
         tracker = app.tracker_for()

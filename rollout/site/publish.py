@@ -56,6 +56,11 @@ def publish_site(files: Mapping[str, bytes], out_dir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Raise OutputError unless ``out_dir`` is missing, empty or a site (see SITE_FILE)."""
+    _check_replaceable(Path(os.path.abspath(out_dir)), out_dir)
+
+
 def _check_replaceable(target: Path, shown: Path) -> None:
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise OutputError(f"{shown} is not a directory; choose another --out")
