@@ -4,6 +4,7 @@ publishing, which never leaves half a site."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -26,8 +27,8 @@ from rollout.cli import cli
 from rollout.config import load_config, parse_config
 from rollout.errors import OutputError
 from rollout.release_notes import release_notes, render_release_notes
-from rollout.site import build_site, publish_site, shown_deployments
 from rollout.schedule import Schedule
+from rollout.site import build_site, publish_site, shown_deployments
 from rollout.trackers.snapshot import SnapshotTracker
 from rollout.views.status import board_json
 
@@ -216,7 +217,7 @@ def test_every_page_has_lang_title_landmarks_and_headings_in_order(site: dict[st
         assert page.tags.count("main") == 1 and page.tags.count("h1") == 1, path
         levels = [level for level, _ in page.headings]
         assert levels[0] == 1, path
-        for before, after in zip(levels, levels[1:], strict=False):
+        for before, after in itertools.pairwise(levels):
             assert after <= before + 1, (path, page.headings)
 
 
@@ -252,7 +253,7 @@ def test_nothing_external_but_issues_and_subscribe_links(site: dict[str, bytes])
                 continue
             allowed = href in issue_urls or href.startswith(
                 (
-                    f"webcal://support-ops.gitlab.io/releases/",
+                    "webcal://support-ops.gitlab.io/releases/",
                     "https://calendar.google.com/calendar/r",
                 )
             )
@@ -535,7 +536,7 @@ def test_a_reader_never_sees_half_a_site(tmp_path: Path) -> None:
         while not stop.is_set():
             try:
                 seen.append((out / "index.html").read_bytes())
-            except BaseException as error:  # noqa: BLE001 - what the reader met is the result
+            except BaseException as error:
                 errors.append(error)
                 return
 
