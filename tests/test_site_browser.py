@@ -29,7 +29,14 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parent.parent
 WIDTHS = (1280, 390)
-PAGES = ("index.html", "calendar.html", "board.html", "notes/index.html", "notes/2027-02-01.html", "notes/2027-01-01.html")
+PAGES = (
+    "index.html",
+    "calendar.html",
+    "board.html",
+    "notes/index.html",
+    "notes/2027-02-01.html",
+    "notes/2027-01-01.html",
+)
 BASE = "https://support-ops.gitlab.io/releases"  # as GitLab Pages would publish it
 
 
@@ -50,7 +57,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = load_config(ROOT / "rollout.toml")
     tracker = SnapshotTracker.load(ROOT / "examples" / "snapshot.json")
     now = datetime(2027, 1, 20, 6, 0, tzinfo=UTC)
-    files = build_site(config, datetime(2027, 1, 20).date(), tracker=tracker, now=now, base_url=BASE)
+    files = build_site(
+        config, datetime(2027, 1, 20).date(), tracker=tracker, now=now, base_url=BASE
+    )
     out = tmp_path_factory.mktemp("site") / "public"
     publish_site(files, out)
     return out
@@ -93,9 +102,12 @@ def test_every_page_fits_loads_cleanly_and_its_links_answer(
     assert overflow[0] <= overflow[1] and overflow[2] <= overflow[1], (page, width, overflow)
     # the stylesheet and the script arrived and apply (a CSP violation would block them)
     assert browser.execute_script("return document.styleSheets[0].cssRules.length") > 50
-    assert browser.execute_script(
-        "return getComputedStyle(document.querySelector('.masthead')).borderBottomStyle"
-    ) == "solid"
+    assert (
+        browser.execute_script(
+            "return getComputedStyle(document.querySelector('.masthead')).borderBottomStyle"
+        )
+        == "solid"
+    )
     links = browser.execute_script(
         "return [...document.querySelectorAll('a[href], link[href], script[src], img[src]')]"
         ".map(e => e.href || e.src)"
@@ -113,8 +125,13 @@ def test_the_next_deployment_and_its_ready_changes_are_visible(browser: Any, url
         load(browser, url + "index.html", width)
         heading = browser.find_element("css selector", "h1")
         assert heading.is_displayed() and "Monday 1 February 2027" in heading.text
-        assert browser.find_element("css selector", "h1 time").get_attribute("datetime") == "2027-02-01"
-        ready = browser.find_elements("css selector", "#ready-heading + .hint + .changes .issue-title")
+        assert (
+            browser.find_element("css selector", "h1 time").get_attribute("datetime")
+            == "2027-02-01"
+        )
+        ready = browser.find_elements(
+            "css selector", "#ready-heading + .hint + .changes .issue-title"
+        )
         assert [link.text for link in ready] == [
             "Add a macro for refund requests",
             "Ticket form drops the attachment field",
@@ -144,7 +161,9 @@ def test_keyboard_focus_is_visible(browser: Any, url: str) -> None:
         assert focused[0][:2] == ["A", "Skip to the content"]  # the first stop skips the header
         for tag, text, style, width, shadow, on_screen in focused:
             assert tag == "A" and on_screen, text
-            assert (style != "none" and float(width.removesuffix("px")) >= 2) or shadow != "none", text
+            assert (style != "none" and float(width.removesuffix("px")) >= 2) or shadow != "none", (
+                text
+            )
 
 
 def test_the_dark_scheme_applies(browser: Any, url: str, shots: Path) -> None:
@@ -167,7 +186,10 @@ def test_the_copy_button_is_added_by_the_script(browser: Any, url: str) -> None:
     buttons = browser.find_elements("css selector", "button.copy-button")
     assert len(buttons) == 3 and all(button.is_displayed() for button in buttons)
     buttons[0].click()
-    assert browser.find_element("css selector", "#address-1").get_attribute("value") == f"{BASE}/deployments.ics"
+    assert (
+        browser.find_element("css selector", "#address-1").get_attribute("value")
+        == f"{BASE}/deployments.ics"
+    )
     assert console(browser) == []
 
 
