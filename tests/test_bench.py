@@ -28,7 +28,7 @@ def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) 
 
 def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:
     reading = [row for row in rows if row.config == "gitlab"]
-    assert len(reading) == 6
+    assert len(reading) == 7
     assert all(row.need != NOTHING and row.requests and row.requests.per_issue for row in reading)
     offline = [row for row in rows if row.config == "plain"]
     assert all(row.requests == Requests(0, 0, 0) for row in offline)

@@ -82,7 +82,11 @@ def load(driver: Any, address: str, width: int, dark: bool = False) -> None:
     viewport(driver, width, dark=dark)
     driver.get_log("browser")  # forget what earlier pages said
     driver.get(address)
-    assert driver.execute_script("return document.readyState") == "complete"
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def console(driver: Any) -> list[str]:
