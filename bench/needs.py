@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from dateutil.relativedelta import relativedelta
 from gitlab_server import Issue
 
 from bench.project import Project
+from rollout.config import Config
+from rollout.schedule import Schedule
 
 PER_PAGE = 100
 HISTORY = 3  # label events, links and notes: one request each
@@ -110,6 +113,45 @@ class Needs:
         before) and a PUT of each issue's label."""
         need = self.triage()
         return Need(need.pages, 2 * need.per_issue, other=need.per_issue)
+
+    def site(self, today: date, history: int = 12) -> Need:
+        """The release site (PRODUCT.md §10): the lists and histories of ``status`` and of
+        ``notes`` for each deployment from ``history`` months back to the next, each asked
+        for once: the open issues, each shown milestone's issues, the closed issues updated
+        since the earliest period any of those notes reaches back to (or closed in the last
+        90 days, for changes.ics), and the whole history of every issue one of them judges."""
+        schedule = Schedule(Config())
+        upcoming = schedule.next_deployment(today)
+        shown = [
+            d
+            for d in schedule.deployments(today - relativedelta(months=history), history + 2)
+            if today - relativedelta(months=history) <= d.date <= upcoming.date
+        ]
+        titles = {d.milestone for d in shown}
+        earliest = min(d.period.replace(day=1) for d in shown) - relativedelta(months=2)
+        since = min(
+            datetime.combine(earliest, time(0, 0), tzinfo=UTC),
+            datetime.combine(today, time(0, 0), tzinfo=UTC) - RECENTLY_CLOSED,
+        )
+        opened = [i for i in self.issues if i.state == "opened"]
+        closed = [i for i in self.issues if i.state == "closed" and i.updated_at >= since]
+        in_shown = [i for i in self.issues if self._milestone_title(i) in titles]
+        whole = {
+            i.iid
+            for i in (*opened, *closed, *in_shown)
+            if _shipping(i)
+            or self._milestone_title(i) in titles
+            or (i.state == "opened" and "Stage::Blocked" in i.labels)
+        }
+        label_history_only = [i for i in opened if i.iid not in whole]
+        list_pages = pages(len(opened)) + pages(len(closed))
+        for title in sorted(titles):
+            list_pages += pages(sum(1 for i in self.issues if self._milestone_title(i) == title))
+        return Need(list_pages, HISTORY * len(whole) + len(label_history_only))
+
+    def _milestone_title(self, issue: Issue) -> str | None:
+        milestone = self.milestones.get(issue.milestone_id) if issue.milestone_id else None
+        return milestone.title if milestone is not None else None
 
     def _recent(self, now: datetime) -> Iterable[Issue]:
         since = now - RECENTLY_CLOSED

@@ -346,6 +346,14 @@ class IncidentsConfig:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    """The release site (PRODUCT.md §10)."""
+
+    url: str | None = None  # where it is published, e.g. https://ops.gitlab.io/tracker
+    history: int = 12  # months of past deployments with release notes
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = BUILT_IN
     schedule: SchedulePolicy = SchedulePolicy()
@@ -360,6 +368,7 @@ class Config:
     templates_dir: Path | None = None
     intake: IntakeConfig = IntakeConfig()
     incidents: IncidentsConfig = IncidentsConfig()
+    site: SiteConfig = SiteConfig()
 
 
 # --------------------------------------------------------------------------- finding
@@ -419,6 +428,7 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         templates_dir=_read_templates(root.table("templates"), base_dir or Path.cwd()),
         intake=_read_intake(root.table("intake")),
         incidents=_read_incidents(root.table("incidents")),
+        site=_read_site(root.table("site")),
     )
     root.finish()
     return config
@@ -961,3 +971,16 @@ def _read_systems(table: _Table, tiers: Mapping[str, Duration]) -> dict[str, str
             raise table.error(system, f'"{tier}" is not a tier{hint} (tiers: {", ".join(tiers)})')
         systems[system] = by_name[tier.casefold()]
     return systems
+
+
+def _read_site(table: _Table) -> SiteConfig:
+    url = table.text("url", "").strip().rstrip("/")
+    history = table.get("history", int, SiteConfig().history, "a number of months")
+    table.finish()
+    if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise table.error(
+            "url", f'"{url}" is not an http(s) URL like "https://ops.gitlab.io/tracker"'
+        )
+    if not 0 <= history <= 120:
+        raise table.error("history", f"must be 0 to 120 months, not {history}")
+    return SiteConfig(url=url or None, history=history)

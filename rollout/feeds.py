@@ -38,6 +38,15 @@ class Feed:
     events: tuple[FeedEvent, ...]
 
 
+def feed_names(config: Config, changes: bool) -> dict[str, str]:
+    """Each feed's file name and the name calendar apps show, in the order to list them;
+    changes.ics only when ``changes``."""
+    names = {DEPLOYMENTS: config.calendar.name, DEADLINES: f"{config.calendar.name}: deadlines"}
+    if changes:
+        names[CHANGES] = f"{config.calendar.name}: changes"
+    return names
+
+
 def _uid(kind: str, key: str, config: Config) -> str:
     return f"{kind}-{key}@{config.calendar.domain}"
 
@@ -97,7 +106,7 @@ def deployment_feed(
         )
         for deployment in deployments
     ]
-    return Feed(DEPLOYMENTS, config.calendar.name, tuple(events))
+    return Feed(DEPLOYMENTS, feed_names(config, False)[DEPLOYMENTS], tuple(events))
 
 
 def deadline_feed(
@@ -149,7 +158,7 @@ def deadline_feed(
             )
         )
     events.extend(_freeze_events(config, templates, first, last))
-    return Feed(DEADLINES, f"{config.calendar.name}: deadlines", tuple(events))
+    return Feed(DEADLINES, feed_names(config, False)[DEADLINES], tuple(events))
 
 
 def _freeze_events(
@@ -201,30 +210,40 @@ def change_feed(
                 url=context["issue"]["url"] or None,
             )
         )
-    return Feed(CHANGES, f"{config.calendar.name}: changes", tuple(events))
+    return Feed(CHANGES, feed_names(config, True)[CHANGES], tuple(events))
+
+
+Previous = Callable[[str], bytes | None]  # a feed's file name -> its last version, if any
 
 
 def encode_feeds(
-    feeds: Sequence[Feed], out_dir: Path, config: Config, now: datetime
-) -> dict[Path, bytes]:
-    """Each feed's bytes, stamped against the version already in ``out_dir``."""
-    encoded = {}
-    for feed in feeds:
-        path = out_dir / feed.filename
-        try:
-            previous = path.read_bytes()
-        except OSError:
-            previous = None
-        encoded[path] = build_feed(
+    feeds: Sequence[Feed], previous: Previous, config: Config, now: datetime
+) -> dict[str, bytes]:
+    """Each feed's bytes by file name, stamped against its ``previous`` version."""
+    return {
+        feed.filename: build_feed(
             name=feed.name,
             uid=_uid("calendar", feed.filename.removesuffix(".ics"), config),
             timezone=config.schedule.timezone,
             refresh=config.calendar.refresh.as_timedelta(),
             events=feed.events,
-            previous=previous,
+            previous=previous(feed.filename),
             now=now,
         )
-    return encoded
+        for feed in feeds
+    }
+
+
+def previous_in(directory: Path) -> Previous:
+    """Previous versions read from the files in ``directory`` (none when missing)."""
+
+    def read(filename: str) -> bytes | None:
+        try:
+            return (directory / filename).read_bytes()
+        except OSError:
+            return None
+
+    return read
 
 
 def build_time() -> datetime:
@@ -235,6 +254,34 @@ def build_time() -> datetime:
     return datetime.now(UTC)
 
 
+def calendar_files(
+    config: Config,
+    start: date,
+    months: int,
+    previous: Previous,
+    now: datetime,
+    changes: Callable[[], Sequence[Verdict]] | None = None,
+    templates: Templates | None = None,
+) -> dict[str, bytes]:
+    """The feeds of the deployment periods from the month of ``start``, by file name:
+    deployments and deadlines always, changes.ics when ``changes`` is given. ``changes`` is
+    called once the other feeds are ready (see rollout.changes.ready_changes_in_background).
+    ``previous`` is each feed's memory: a changed event gets SEQUENCE + 1."""
+    templates = templates or Templates(config.templates_dir)
+    deployments = Schedule(config).deployments(start, months)
+    first = start.replace(day=1)
+    last = first + relativedelta(months=months, days=-1)
+    feeds = [
+        deployment_feed(deployments, config, templates),
+        deadline_feed(deployments, config, templates, first, last),
+    ]
+    encoded = encode_feeds(feeds, previous, config, now)
+    if changes is not None:
+        feed = change_feed(changes(), config, templates, first, last)
+        encoded.update(encode_feeds([feed], previous, config, now))
+    return encoded
+
+
 def write_calendars(
     config: Config,
     start: date,
@@ -243,21 +290,9 @@ def write_calendars(
     now: datetime,
     changes: Callable[[], Sequence[Verdict]] | None = None,
 ) -> list[Path]:
-    """Compute the schedule from the month of ``start`` and write the feeds into ``out_dir``:
-    deployments and deadlines always, changes.ics when ``changes`` is given. ``changes`` is
-    called once the other feeds are ready (see rollout.changes.ready_changes_in_background),
-    and an error from it means nothing is written."""
-    templates = Templates(config.templates_dir)
-    deployments = Schedule(config).deployments(start, months)
-    first = start.replace(day=1)
-    last = first + relativedelta(months=months, days=-1)
-    feeds = [
-        deployment_feed(deployments, config, templates),
-        deadline_feed(deployments, config, templates, first, last),
-    ]
-    encoded = encode_feeds(feeds, out_dir, config, now)
-    if changes is not None:
-        feed = change_feed(changes(), config, templates, first, last)
-        encoded.update(encode_feeds([feed], out_dir, config, now))
+    """Write the feeds of calendar_files into ``out_dir``, whose files are their memory;
+    an error from ``changes`` means nothing is written."""
+    files = calendar_files(config, start, months, previous_in(out_dir), now, changes)
+    encoded = {out_dir / name: content for name, content in files.items()}
     write_all_atomically(encoded)
     return list(encoded)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -47,12 +48,11 @@ def deployment_named(schedule: Schedule, day: date) -> Deployment:
     return deployment
 
 
-def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list[Issue]:
-    """The issues the notes may name, with their histories: of the open issues, the
-    milestone's issues and those closed since the period before, the ones readiness can
-    say something about for this deployment (see may_ship_with)."""
+def candidate_queries(deployment: Deployment) -> list[IssueQuery]:
+    """The lists the notes' issues come from: the open issues, the milestone's, and those
+    closed since the month two months before the deployment's period."""
     since = deployment.period.replace(day=1) - relativedelta(months=2)
-    queries = [
+    return [
         IssueQuery("opened"),
         IssueQuery("all", milestone=deployment.milestone),
         IssueQuery(
@@ -60,13 +60,30 @@ def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list
             updated_after=datetime.combine(since, time(0, 0), tzinfo=deployment.zone),
         ),
     ]
-    vocabulary = Vocabulary.from_config(config)
+
+
+def pick_candidates(
+    listed: Iterable[Issue], deployment: Deployment, vocabulary: Vocabulary
+) -> list[Issue]:
+    """Of the listed issues, once each and by iid, those readiness can say something about
+    for this deployment (see may_ship_with)."""
     found: dict[int, Issue] = {}
-    for query in queries:
-        for issue in tracker.list_issues(query, history=()):
-            if may_ship_with(issue, deployment, vocabulary):
-                found.setdefault(issue.iid, issue)
-    return tracker.with_history([found[iid] for iid in sorted(found)], HISTORY)
+    for issue in listed:
+        if may_ship_with(issue, deployment, vocabulary):
+            found.setdefault(issue.iid, issue)
+    return [found[iid] for iid in sorted(found)]
+
+
+def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list[Issue]:
+    """The issues the notes may name, with their histories (see candidate_queries and
+    pick_candidates)."""
+    listed = [
+        issue
+        for query in candidate_queries(deployment)
+        for issue in tracker.list_issues(query, history=())
+    ]
+    picked = pick_candidates(listed, deployment, Vocabulary.from_config(config))
+    return tracker.with_history(picked, HISTORY)
 
 
 def build_release_notes(
@@ -93,13 +110,17 @@ def build_release_notes(
     return ReleaseNotes(deployment, tuple(shipped), tuple(slipped))
 
 
-def _why_not(verdict: Verdict) -> str:
+def slip_reasons(verdict: Verdict) -> list[str]:
+    """Why an issue of the milestone does not ship with it: the later date it is ready
+    for, else each failed error-level check."""
     if verdict.ready and verdict.ships_on is not None:
         because = f": {verdict.missed}" if verdict.missed else ""
-        return f"ships {verdict.ships_on} instead{because}"
-    return "; ".join(
-        f"{check.id}: {check.detail}" for check in verdict.failures if check.level == "error"
-    )
+        return [f"ships {verdict.ships_on} instead{because}"]
+    return [f"{check.id}: {check.detail}" for check in verdict.failures if check.level == "error"]
+
+
+def _why_not(verdict: Verdict) -> str:
+    return "; ".join(slip_reasons(verdict))
 
 
 def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> ReleaseNotes:
@@ -127,7 +148,9 @@ def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str,
             "customers": [fmt.inline(audiences.get(c) or c) for c in reading.customers],
             "criticality": reading.criticality,
             "deployment_type": DEPLOYMENT_NAMES[verdict.deployment_type or "standard"],
+            "request_type": reading.request_type,
             "reason": fmt.inline(reason) if reason else None,
+            "reasons": [fmt.inline(r) for r in slip_reasons(verdict)] if reason else [],
         }
 
     groups = []

@@ -20,7 +20,7 @@ PACKAGE = "rollout.templates"
 
 
 def _load_shipped(name: str) -> tuple[str, str, Any] | None:
-    resource = resources.files(PACKAGE).joinpath(name)
+    resource = resources.files(PACKAGE).joinpath(*name.split("/"))
     if not resource.is_file():
         return None
     source = resource.read_text(encoding="utf-8")
@@ -61,6 +61,17 @@ class Templates:
         template = self._template(name)
         with _reported_as(name):
             return template.render(context)
+
+    def source(self, name: str) -> str:
+        """A file's text as it is, not rendered (a stylesheet, a script): the team's
+        directory first, rollout's own second."""
+        loader = self.environment.loader
+        assert loader is not None
+        try:
+            text, _, _ = loader.get_source(self.environment, name)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(f"template {name}: not found") from None
+        return text
 
     def render_block(self, name: str, block: str, context: Mapping[str, Any]) -> str:
         """One ``{% block %}`` of a template, e.g. an event's summary, stripped of edge space."""

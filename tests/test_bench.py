@@ -31,7 +31,7 @@ def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) 
 
 def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:
     reading = [row for row in rows if row.config == "gitlab"]
-    assert len(reading) == 8
+    assert len(reading) == 9
     assert all(row.need != NOTHING and row.requests and row.requests.per_issue for row in reading)
     [apply] = [row for row in rows if row.prime]
     assert apply.first is not None and apply.first.other > apply.need.others  # it wrote

@@ -4,10 +4,12 @@ that rollout's own parser accepts."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from rollout.cli import cli
+from rollout.config import parse_config
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "gitlab-ci.yml"
@@ -109,7 +112,7 @@ def test_it_is_yaml_with_the_documented_jobs() -> None:
 
 def test_the_rollout_command_lines() -> None:
     assert COMMANDS == [
-        ["calendar", "--out", "public"],
+        ["site", "--out", "public"],
         ["--tracker", "gitlab", "check", "42"],
         ["--tracker", "gitlab", "status", "--json"],
         ["--tracker", "gitlab", "announce", "101", "--phase", "reminder", "--post"],
@@ -195,3 +198,56 @@ def test_the_triage_job_twice_against_gitlab_writes_once(tmp_path: Path) -> None
         second = CliRunner(env=env).invoke(cli, ["--config", str(config), *args])
         assert second.exit_code == 1
         assert [r.method for r in server.requests if r.method != "GET"] == []
+def test_the_pages_job_builds_the_site_from_the_published_feeds(tmp_path: Path) -> None:
+    """The job's own shell lines, with the published site served at CI_PAGES_URL: the feeds
+    it fetches first are the memory, so an event that changed before keeps its SEQUENCE."""
+    from browser import serving
+
+    from rollout.feeds import previous_in
+    from rollout.site import build_site, publish_site
+
+    override = '[[schedule.override]]\nmonth = "2027-05"\ndate = "2027-05-03"\nreason = "Moved"\n'
+    moved = tmp_path / "moved.toml"
+    moved.write_text(override, encoding="utf-8")
+    published = tmp_path / "published"
+    now = datetime(2027, 1, 20, tzinfo=UTC)
+    for text in ("", override):  # published once as planned, then with May moved
+        config = parse_config(text)
+        publish_site(
+            build_site(config, date(2027, 1, 20), previous=previous_in(published), now=now),
+            published,
+        )
+    assert b"SEQUENCE:1" in (published / "deployments.ics").read_bytes()
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "rollout.toml").write_text(override, encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    rollout = Path(sys.executable).parent / "rollout"
+    (bin_dir / "rollout").write_text(
+        f'#!/bin/sh\nexec "{rollout}" "$@" --as-of 2027-01-20\n', encoding="utf-8"
+    )
+    (bin_dir / "rollout").chmod(0o755)
+    with serving(published) as url:
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "CI_PAGES_URL": url.rstrip("/"),
+            "SOURCE_DATE_EPOCH": "1800000000",
+        }
+        for line in jobs()["pages"]["script"]:
+            subprocess.run(
+                ["bash", "-ec", line], cwd=project, env=env, check=True, capture_output=True
+            )
+    site = project / "public"
+    assert (site / "index.html").is_file() and (site / "calendar.html").is_file()
+    feed = (site / "deployments.ics").read_text(encoding="utf-8")
+    may = feed[
+        feed.index("UID:deployment-2027-05") - 400 : feed.index("UID:deployment-2027-05") + 200
+    ]
+    assert "SEQUENCE:1" in may  # remembered from the published feed, not 0 as if new
+    assert (
+        f"webcal://{url.removeprefix('http://').rstrip('/')}/deployments.ics"
+        in (site / "index.html").read_text()
+    )

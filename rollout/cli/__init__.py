@@ -79,6 +79,7 @@ def _register() -> None:
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
+    from rollout.cli.site import site
     from rollout.cli.snapshot import snapshot
     from rollout.cli.status import status
     from rollout.cli.triage import triage
@@ -87,6 +88,7 @@ def _register() -> None:
         cli.add_command(command)
     cli.add_command(triage)
     cli.add_command(incident)
+    cli.add_command(site)
 
 
 _register()

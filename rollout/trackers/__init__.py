@@ -48,6 +48,24 @@ class IssueQuery:
     milestone: str | None = None  # a title
     updated_after: datetime | None = None
 
+    def matches(self, data: Json) -> bool:
+        """Whether GitLab would list the issue ``data`` for this query (updated_after is
+        "updated on or after", as GitLab documents it)."""
+        if self.state != "all" and data.get("state") != self.state:
+            return False
+        labels = set(data.get("labels") or ())
+        if not set(self.labels) <= labels or labels & set(self.without_labels):
+            return False
+        if self.milestone is not None:
+            milestone = data.get("milestone") or {}
+            if milestone.get("title") != self.milestone:
+                return False
+        if self.updated_after is not None:
+            updated = datetime.fromisoformat(str(data.get("updated_at")))
+            if updated < self.updated_after:
+                return False
+        return True
+
 
 class Tracker(ABC):
     """Reads issues in GitLab's JSON shapes; the record-level methods are shared.

@@ -72,7 +72,7 @@ class SnapshotTracker(Tracker):
         progress: Progress | None = None,
     ) -> list[Json]:
         # The file holds every detail already; handing them all over costs nothing.
-        found = [issue for issue in self.data["issues"] if _matches(issue, query)]
+        found = [issue for issue in self.data["issues"] if query.matches(issue)]
         # GitLab's default order: newest first.
         return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
 
@@ -105,23 +105,6 @@ class SnapshotTracker(Tracker):
 
     def update_milestone(self, milestone_id: int, **fields: str) -> Json:
         raise TrackerError(READ_ONLY)
-
-
-def _matches(issue: dict[str, Any], query: IssueQuery) -> bool:
-    if query.state != "all" and issue.get("state") != query.state:
-        return False
-    labels = set(issue.get("labels") or ())
-    if not set(query.labels) <= labels or labels & set(query.without_labels):
-        return False
-    if query.milestone is not None:
-        milestone = issue.get("milestone") or {}
-        if milestone.get("title") != query.milestone:
-            return False
-    if query.updated_after is not None:
-        updated = datetime.fromisoformat(str(issue.get("updated_at")))
-        if updated <= query.updated_after:
-            return False
-    return True
 
 
 def take_snapshot(
