@@ -98,8 +98,10 @@ def announcement_context(
     config: Config,
     fmt: Format,
     schedule: Schedule | None = None,
+    moved_from: date | None = None,
 ) -> dict[str, Any]:
-    """The variables every announcement template gets (documented in the README)."""
+    """The variables every announcement template gets (documented in the README);
+    ``moved_from`` is the date an earlier pre-announcement named, when it moved."""
     reading = read_labels(issue.labels, Vocabulary.from_config(config))
     settings = config.announce
     kind = reading.deployment_type or "standard"
@@ -133,6 +135,7 @@ def announcement_context(
             "timezone": config.schedule.timezone,
             "milestone": deployment.milestone if deployment else None,
             "days": (deploy_date - as_of).days,
+            "moved_from": moved_from,
         },
     }
 
@@ -150,8 +153,46 @@ def render_announcement(
     assessor = Assessor(config, trust=trust)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
     check_timing(phase, deploy_date, as_of, issue.iid)
+    moved_from = earlier_date(issue, deploy_date, trust) if phase == "pre" else None
+    return compose_announcement(
+        issue,
+        phase,
+        deploy_date,
+        fmt,
+        as_of,
+        config,
+        moved_from=moved_from,
+        templates=templates,
+        schedule=assessor.schedule,
+    )
+
+
+def earlier_date(issue: Issue, deploy_date: date, trust: Trust) -> date | None:
+    """The date the last trusted pre-announcement named, when it is not ``deploy_date``: the
+    change moved, and the new pre-announcement says so."""
+    named = [
+        posted.marker.deploy_date
+        for posted in markers_in(issue.notes, trust)
+        if posted.marker.phase == "pre"
+    ]
+    return named[-1] if named and named[-1] != deploy_date else None
+
+
+def compose_announcement(
+    issue: Issue,
+    phase: str,
+    deploy_date: date,
+    fmt: str,
+    as_of: date,
+    config: Config,
+    *,
+    moved_from: date | None = None,
+    templates: Templates | None = None,
+    schedule: Schedule | None = None,
+) -> Announcement:
+    """The announcement of ``phase`` naming ``deploy_date``, as posted on ``as_of``."""
     context = announcement_context(
-        issue, phase, deploy_date, as_of, config, FORMATS[fmt], assessor.schedule
+        issue, phase, deploy_date, as_of, config, FORMATS[fmt], schedule, moved_from
     )
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)

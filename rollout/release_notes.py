@@ -73,24 +73,31 @@ def build_release_notes(
     issues: list[Issue], deployment: Deployment, as_of: date, config: Config, trust: Trust
 ) -> ReleaseNotes:
     assessor = Assessor(config, trust=trust)
-    vocabulary = Vocabulary.from_config(config)
     shipped, slipped = [], []
     for issue in issues:
-        reading = read_labels(issue.labels, vocabulary)
-        day = evaluation_date(issue, as_of, config)
-        if reading.deployment_type == "standard":
-            # After the deployment, "the first deployment on or after today" is a later one.
-            day = min(day, deployment.date)
-        verdict = assessor.assess(issue, day)
-        planned = in_milestone(issue, deployment)
-        completed = reading.stage == "completed"
-        ships_then = verdict.ready and verdict.ships_on == deployment.date
-        went_out = planned and completed and verdict.ships_on is None
-        if ships_then or went_out:
+        verdict, ships = ships_with(issue, deployment, as_of, assessor)
+        if ships:
             shipped.append(verdict)
-        elif planned:
+        elif in_milestone(issue, deployment):
             slipped.append((verdict, _why_not(verdict)))
     return ReleaseNotes(deployment, tuple(shipped), tuple(slipped))
+
+
+def ships_with(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
+) -> tuple[Verdict, bool]:
+    """The issue's verdict for ``deployment``, and whether it ships (or shipped) with it:
+    ready with that ships-on date, or Completed in its milestone with no other date."""
+    reading = read_labels(issue.labels, assessor.vocabulary)
+    day = evaluation_date(issue, as_of, assessor.config)
+    if reading.deployment_type == "standard":
+        # After the deployment, "the first deployment on or after today" is a later one.
+        day = min(day, deployment.date)
+    verdict = assessor.assess(issue, day)
+    ships_then = verdict.ready and verdict.ships_on == deployment.date
+    completed = reading.stage == "completed"
+    went_out = in_milestone(issue, deployment) and completed and verdict.ships_on is None
+    return verdict, ships_then or went_out
 
 
 def _why_not(verdict: Verdict) -> str:

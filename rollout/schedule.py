@@ -128,6 +128,16 @@ class Schedule:
         """The deployment that work done on ``day`` rides: the first one on or after it."""
         return self.next_deployment(day)
 
+    def reminder_for(self, day: date) -> datetime:
+        """When the reminder of a change shipping on ``day`` falls: that day's deployment's
+        reminder, or for a day off the schedule (ad-hoc, exception) [notice] reminder before
+        the day's start."""
+        deployment = self.deployment_on(day)
+        if deployment is not None and deployment.date == day:
+            return deployment.reminder
+        begins = self._start(day) or _local_midnight(day, self.policy.zone)
+        return self._reminder(self.config.notice.reminder, day, begins)
+
     def deployment_on(self, day: date) -> Deployment | None:
         """The deployment dated ``day``, or whose period's rule date is ``day``."""
         for deployment in self.iter_from(day - timedelta(days=62)):
