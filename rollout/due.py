@@ -185,6 +185,41 @@ def may_be_pre_announced(
     )
 
 
+# --------------------------------------------------------------------------- shipping
+
+
+def ships_on(issue: Issue, reading: LabelReading, as_of: date, assessor: Assessor) -> date | None:
+    """D: the ships-on date of §6 as of ``as_of``, when the issue is ready. An ad-hoc change
+    ships on any day once ready, so its date is the one §6 gave on the day it was signed
+    off, which does not move."""
+    day = evaluation_date(issue, as_of, assessor.config)
+    if reading.deployment_type == "ad_hoc":
+        signoff = assessor.signoff(issue)
+        if signoff.given and signoff.at is not None:
+            day = min(day, local_date(signoff.at, assessor.zone))
+    verdict = assessor.assess(issue, day)
+    return verdict.ships_on if verdict.ready else None
+
+
+def shipped_with(
+    issue: Issue,
+    reading: LabelReading,
+    deployments: Sequence[Deployment],
+    as_of: date,
+    assessor: Assessor,
+) -> date | None:
+    """The date the issue shipped on, on or before ``as_of``: for a standard change the first
+    of ``deployments`` (latest first) it shipped with (ready with ships-on D as of D, or
+    Completed in its milestone), else its ships-on date (see ships_on)."""
+    if reading.deployment_type == "standard":
+        for deployment in deployments:
+            if ships_with(issue, deployment, as_of, assessor)[1]:
+                return deployment.date
+        return None
+    day = ships_on(issue, reading, as_of, assessor)
+    return day if day is not None and day <= as_of else None
+
+
 # --------------------------------------------------------------------------- the rules
 
 
@@ -219,7 +254,7 @@ class _Rules:
         # D <= T <= D + post_window, and the last one on or before T in any case.
         passed = list(takewhile(lambda d: d.date <= as_of, schedule.iter_from(self.window_first)))
         if not passed:
-            passed = [_last_before(schedule, as_of)]
+            passed = [schedule.previous_deployment(as_of + timedelta(days=1))]
         self.passed = passed[::-1]
 
     def of(self, issue: Issue) -> list[DueAnnouncement]:
@@ -249,15 +284,7 @@ class _Rules:
     # ------------------------------------------------------------------ post
 
     def _shipped_on(self, issue: Issue, reading: LabelReading) -> date | None:
-        """The latest deployment D <= T the issue shipped with (ready with ships-on D as of
-        D, or closed Completed with it), among those in the post window and the last one."""
-        if reading.deployment_type == "standard":
-            for deployment in self.passed:
-                if ships_with(issue, deployment, self.as_of, self.assessor)[1]:
-                    return deployment.date
-            return None
-        day = self._ships_on(issue, reading)
-        return day if day is not None and day <= self.as_of else None
+        return shipped_with(issue, reading, self.passed, self.as_of, self.assessor)
 
     def _open(self, day: date) -> bool:
         """Whether the post window of a change shipped on ``day`` holds T."""
@@ -276,15 +303,7 @@ class _Rules:
     # ------------------------------------------------------------------ reminder
 
     def _ships_on(self, issue: Issue, reading: LabelReading) -> date | None:
-        """D: the ships-on date of §6 as of T. An ad-hoc change ships on any day once ready,
-        so its date is the one §6 gave on the day it was signed off, which does not move."""
-        day = evaluation_date(issue, self.as_of, self.config)
-        if reading.deployment_type == "ad_hoc":
-            signoff = self.assessor.signoff(issue)
-            if signoff.given and signoff.at is not None:
-                day = min(day, local_date(signoff.at, self.zone))
-        verdict = self.assessor.assess(issue, day)
-        return verdict.ships_on if verdict.ready else None
+        return ships_on(issue, reading, self.as_of, self.assessor)
 
     def _reminder(self, issue: Issue, reading: LabelReading) -> list[DueAnnouncement]:
         day = self._ships_on(issue, reading)
@@ -340,10 +359,3 @@ class _Rules:
             if due.held_in(held_on_issue([found.note], self.trust, due.iid))
         ]
         return replace(due, look_back=min([due.look_back, *posted]))
-
-
-def _last_before(schedule: Schedule, day: date) -> Deployment:
-    """The last deployment on or before ``day``."""
-    last = schedule.deployments(day - relativedelta(years=1), 13)
-    before = [deployment for deployment in last if deployment.date <= day]
-    return before[-1] if before else last[0]

@@ -21,7 +21,7 @@ from rollout.readiness import (
     may_ship_with,
 )
 from rollout.render import Templates
-from rollout.safety import FORMATS, Format
+from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import HISTORY, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
@@ -117,25 +117,31 @@ def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> R
     return build_release_notes(issues, deployment, as_of, config, trust)
 
 
+def change_entry(
+    issue: Issue, config: Config, fmt: Format, reason: str | None = None
+) -> dict[str, Any]:
+    """One change as the notes and digest templates see it, its text made safe for ``fmt``."""
+    reading = read_labels(issue.labels, Vocabulary.from_config(config))
+    audiences = config.announce.audiences
+    return {
+        "iid": issue.iid,
+        "reference": f"#{issue.iid}",
+        "title": fmt.inline(issue.title),
+        "url": safe_url(issue.web_url),
+        "requester": fmt.inline(issue.author.name or issue.author.username),
+        "customers": [fmt.inline(audiences.get(c) or c) for c in reading.customers],
+        "criticality": reading.criticality,
+        "deployment_type": DEPLOYMENT_NAMES[reading.deployment_type or "standard"],
+        "reason": fmt.inline(reason) if reason else None,
+    }
+
+
 def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str, Any]:
     """The variables of notes.md.j2 and notes.html.j2 (documented in the README)."""
     vocabulary = Vocabulary.from_config(config)
-    audiences = config.announce.audiences
 
     def entry(verdict: Verdict, reason: str | None = None) -> dict[str, Any]:
-        issue = verdict.issue
-        reading = read_labels(issue.labels, vocabulary)
-        return {
-            "iid": issue.iid,
-            "reference": f"#{issue.iid}",
-            "title": fmt.inline(issue.title),
-            "url": issue.web_url if issue.web_url.startswith(("https://", "http://")) else "",
-            "requester": fmt.inline(issue.author.name or issue.author.username),
-            "customers": [fmt.inline(audiences.get(c) or c) for c in reading.customers],
-            "criticality": reading.criticality,
-            "deployment_type": DEPLOYMENT_NAMES[verdict.deployment_type or "standard"],
-            "reason": fmt.inline(reason) if reason else None,
-        }
+        return change_entry(verdict.issue, config, fmt, reason)
 
     groups = []
     for role, heading in GROUPS:

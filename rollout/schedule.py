@@ -124,6 +124,18 @@ class Schedule:
             f"no deployment in the ten years after {moment}",
         )
 
+    def previous_deployment(self, day: date) -> Deployment:
+        """The last deployment before ``day``."""
+        month = day.replace(day=1)
+        for _ in range(0, _SEARCH_MONTHS, 12):
+            month -= relativedelta(years=1)
+            before = [d for d in self.deployments(month, 13) if d.date < day]
+            if before:
+                return before[-1]
+        raise ConfigError(
+            self.config.source, "schedule.override", f"no deployment in the ten years before {day}"
+        )
+
     def deployment_for(self, day: date) -> Deployment:
         """The deployment that work done on ``day`` rides: the first one on or after it."""
         return self.next_deployment(day)

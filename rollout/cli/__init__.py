@@ -75,6 +75,7 @@ def _register() -> None:
     from rollout.cli.announce import announce
     from rollout.cli.calendar import calendar
     from rollout.cli.check import check
+    from rollout.cli.digest import digest
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
@@ -83,6 +84,7 @@ def _register() -> None:
 
     for command in (schedule, calendar, check, announce, notes, status, milestones, snapshot):
         cli.add_command(command)
+    cli.add_command(digest)
 
 
 _register()

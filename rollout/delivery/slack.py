@@ -452,12 +452,17 @@ def digest_metadata(project: str, week: date) -> dict[str, Any]:
     return {"event_type": DIGEST_EVENT, "event_payload": {"project": project, "week": str(week)}}
 
 
-def post_digest(config: Config, project: str, week: date, text: str) -> str:
-    """Post the Support Week in Review of ``week`` (its Sunday) once: not when a message
-    with its metadata is in the channel already. Says what was done."""
+def digest_channel(config: Config) -> SlackChannel:
+    """The channel the digest goes to; an error before anything is read when there is none
+    or no token."""
     if config.slack.channel is None:
         raise DeliveryError('no Slack channel: set [slack] channel = "..." in rollout.toml')
-    channel = SlackChannel.connect(config.slack.channel)
+    return SlackChannel.connect(config.slack.channel)
+
+
+def post_digest(channel: SlackChannel, project: str, week: date, text: str, zone: ZoneInfo) -> str:
+    """Post the Support Week in Review of ``week`` (its Sunday) once: not when a message
+    with its metadata is in the channel already. Says what was done."""
 
     def already_there(messages: Sequence[Message]) -> Message | None:
         for message in messages:
@@ -466,7 +471,7 @@ def post_digest(config: Config, project: str, week: date, text: str) -> str:
                 return message
         return None
 
-    since = midnight(week - timedelta(days=LEDGER_DAYS), config.schedule.zone)
+    since = midnight(week - timedelta(days=LEDGER_DAYS), zone)
     outcome = channel.post_once(text, digest_metadata(project, week), since, already_there)
     if outcome.posted:
         return f"posted the Support Week in Review of {week} in {channel.name} (ts {outcome.ts})"
