@@ -127,9 +127,10 @@ def build_digest(
     week = week_of(as_of)
     zone = config.schedule.zone
     upcoming = _next_after(schedule, as_of)
-    notes = build_release_notes(issues, upcoming, as_of, config, trust)
     assessor = Assessor(config, schedule, trust)
-    in_week = _in_week(schedule, week, as_of)
+    # The deployments a change may have gone out with, latest first: this week's so far,
+    # and the last one before the week.
+    passed = [*_in_week(schedule, week, as_of)[::-1], schedule.previous_deployment(week)]
 
     def this_week(moment: datetime) -> date | None:
         day = local_date(moment, zone)
@@ -137,20 +138,26 @@ def build_digest(
 
     announced: dict[tuple[int, date], Announced] = {}
     shipped: dict[int, Shipped] = {}
+    gone: set[int] = set()  # shipped already: not waiting for the next deployment
     for issue in issues:
         for posted in markers_in(issue.notes, trust):
+            marker = posted.marker
+            if marker.phase == "post" and marker.deploy_date <= as_of:
+                gone.add(issue.iid)
             on = this_week(posted.note.created_at)
-            if on is None:
-                continue
-            if posted.marker.phase == "pre":
-                key = (issue.iid, posted.marker.deploy_date)
-                announced.setdefault(key, Announced(issue, posted.marker.deploy_date, on))
-            elif posted.marker.phase == "post":
-                shipped.setdefault(issue.iid, Shipped(issue, posted.marker.deploy_date))
+            if on is not None and marker.phase == "pre":
+                key = (issue.iid, marker.deploy_date)
+                announced.setdefault(key, Announced(issue, marker.deploy_date, on))
+            elif on is not None and marker.phase == "post":
+                shipped.setdefault(issue.iid, Shipped(issue, marker.deploy_date))
         reading = read_labels(issue.labels, assessor.vocabulary)
-        day = shipped_with(issue, reading, in_week[::-1], as_of, assessor)
-        if day is not None and day >= week:
-            shipped.setdefault(issue.iid, Shipped(issue, day))
+        day = shipped_with(issue, reading, passed, as_of, assessor)
+        if day is not None:
+            gone.add(issue.iid)
+            if day >= week:
+                shipped.setdefault(issue.iid, Shipped(issue, day))
+    waiting = [issue for issue in issues if issue.iid not in gone]
+    notes = build_release_notes(waiting, upcoming, as_of, config, trust)
     return Digest(
         week=week,
         as_of=as_of,
