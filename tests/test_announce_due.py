@@ -499,3 +499,22 @@ def test_hostile_issue_text_is_inert_in_slack(workdir: Path) -> None:
         r.params.get("link_names") or r.params.get("parse") == "full"
         for r in autopilot.slack.requests
     )
+
+
+def test_the_readme_shows_the_real_output() -> None:
+    """The tour's example is the output of the example snapshot, as committed."""
+    import re
+
+    from click.testing import CliRunner
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = re.search(
+        r"```console\n\$ rollout announce --due --as-of 2027-01-29\n(.*?)```", readme, re.S
+    )
+    assert block is not None
+    result = CliRunner().invoke(
+        cli, ["--config", str(root / "rollout.toml"), "announce", "--due", "--as-of", "2027-01-29"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == block.group(1)

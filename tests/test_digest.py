@@ -266,3 +266,22 @@ def test_a_slack_failure_is_one_line(autopilot: Autopilot) -> None:
         == "Error: the bot is not in #releases (posting in #releases); invite it there with /invite\n"
     )
     assert textwrap.dedent(result.stdout).startswith("*Change Management")
+
+
+def test_the_readme_shows_the_real_output() -> None:
+    """The tour's example is the output of the example snapshot, as committed."""
+    import re
+
+    from click.testing import CliRunner
+
+    from rollout.cli import cli
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```console\n\$ rollout digest --as-of 2027-01-29\n(.*?)```", readme, re.S)
+    assert block is not None
+    result = CliRunner().invoke(
+        cli, ["--config", str(root / "rollout.toml"), "digest", "--as-of", "2027-01-29"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == block.group(1)
