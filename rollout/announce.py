@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollout.config import Config
 from rollout.descriptions import section
@@ -20,11 +20,13 @@ from rollout.issues import Issue, Note
 from rollout.markers import Marker, Trust, markers_in
 from rollout.posting import PostOutcome, post_once
 from rollout.readiness import DEPLOYMENT_NAMES, Assessor
-from rollout.render import Templates
 from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Schedule
 from rollout.trackers import Tracker
 from rollout.workflow import Vocabulary, local_date, read_labels
+
+if TYPE_CHECKING:  # jinja2 is loaded only when a text is rendered
+    from rollout.render import Templates
 
 TEMPLATE_FOR_FORMAT = {
     "md": "announce.md.j2",
@@ -186,6 +188,8 @@ def compose_announcement(
     context = announcement_context(
         issue, phase, deploy_date, as_of, config, FORMATS[fmt], schedule, moved_from
     )
+    from rollout.render import Templates
+
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
     marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)

@@ -23,7 +23,14 @@ from rollout.config import Config
 from rollout.due import shipped_with
 from rollout.issues import Issue, issue_from_json
 from rollout.markers import Trust, markers_in
-from rollout.readiness import Assessor, Verdict, in_milestone, may_be_ready
+from rollout.readiness import (
+    SHIPPING_STAGES,
+    Assessor,
+    Verdict,
+    in_milestone,
+    may_be_ready,
+    may_ship_with,
+)
 from rollout.release_notes import build_release_notes, change_entry
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
@@ -151,12 +158,18 @@ def build_digest(
             elif on is not None and marker.phase == "post":
                 shipped.setdefault(issue.iid, Shipped(issue, marker.deploy_date))
         reading = read_labels(issue.labels, assessor.vocabulary)
+        if reading.stage not in SHIPPING_STAGES:
+            continue  # neither ready nor Completed: it has not shipped
         day = shipped_with(issue, reading, passed, as_of, assessor)
         if day is not None:
             gone.add(issue.iid)
             if day >= week:
                 shipped.setdefault(issue.iid, Shipped(issue, day))
-    waiting = [issue for issue in issues if issue.iid not in gone]
+    waiting = [
+        issue
+        for issue in issues
+        if issue.iid not in gone and may_ship_with(issue, upcoming, assessor.vocabulary)
+    ]
     notes = build_release_notes(waiting, upcoming, as_of, config, trust)
     return Digest(
         week=week,

@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from itertools import takewhile
 
 from dateutil.relativedelta import relativedelta
@@ -46,7 +47,7 @@ from rollout.config import Config
 from rollout.durations import Duration
 from rollout.issues import Issue, Note, issue_from_json
 from rollout.markers import Trust, markers_in
-from rollout.readiness import Assessor, evaluation_date, may_be_ready
+from rollout.readiness import SHIPPING_STAGES, Assessor, evaluation_date, may_be_ready
 from rollout.release_notes import ships_with
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import HISTORY, Progress, Tracker
@@ -263,7 +264,9 @@ class _Rules:
         reading = read_labels(issue.labels, self.vocabulary)
         ledger = held_on_issue(issue.notes, self.trust, issue.iid)
         live = [h.deploy for h in ledger if h.phase == "post" and h.deploy <= self.as_of]
-        shipped = self._shipped_on(issue, reading)
+        # Only a change in a shipping stage can be ready, or have gone out Completed.
+        shipping = reading.stage in SHIPPING_STAGES
+        shipped = self._shipped_on(issue, reading) if shipping else None
         found: list[DueAnnouncement] = []
         # Once post-announced, a change is live: only that date is post-announced.
         if shipped is not None and (not live or live[-1] == shipped) and self._open(shipped):
@@ -272,7 +275,8 @@ class _Rules:
         # open after its deployment looks planned for the next one). On D itself the
         # reminder ("ships today") is due beside the post-announcement.
         if not any(day < self.as_of for day in (*live, *([shipped] if shipped else []))):
-            found.extend(self._reminder(issue, reading))
+            if shipping:
+                found.extend(self._reminder(issue, reading))
             found.extend(self._pre(issue, reading, ledger))
         return [self._with_look_back(due, issue.notes) for due in found]
 
@@ -309,7 +313,7 @@ class _Rules:
         day = self._ships_on(issue, reading)
         if day is None or day < self.as_of:
             return []
-        reminder_day = self.schedule.reminder_for(day).astimezone(self.zone).date()
+        reminder_day = self._reminder_day(day)
         if self.as_of < reminder_day:
             return []
         if self.as_of == day:
@@ -323,6 +327,10 @@ class _Rules:
             reason = f"{when}; no reminder since the reminder day {reminder_day}"
         due = self._due(issue, "reminder", day, reason)
         return [replace(due, days=(reminder_day, day - timedelta(days=1)))]
+
+    @cache  # noqa: B019 (one _Rules a run; few distinct days)
+    def _reminder_day(self, day: date) -> date:
+        return self.schedule.reminder_for(day).astimezone(self.zone).date()
 
     # ------------------------------------------------------------------ pre
 

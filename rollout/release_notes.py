@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -20,11 +20,13 @@ from rollout.readiness import (
     in_milestone,
     may_ship_with,
 )
-from rollout.render import Templates
 from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import HISTORY, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
+
+if TYPE_CHECKING:  # jinja2 is loaded only when a text is rendered
+    from rollout.render import Templates
 
 GROUPS = (("feature", "Features"), ("bug", "Bugs"), ("administrative", "Administrative"))
 TEMPLATE_FOR_FORMAT = {"md": "notes.md.j2", "html": "notes.html.j2"}
@@ -169,6 +171,8 @@ def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str,
 def render_release_notes(
     notes: ReleaseNotes, fmt: str, config: Config, templates: Templates | None = None
 ) -> str:
+    from rollout.render import Templates
+
     templates = templates or Templates(config.templates_dir)
     context = notes_context(notes, config, FORMATS[fmt])
     return templates.render(TEMPLATE_FOR_FORMAT[fmt], context).rstrip("\n") + "\n"

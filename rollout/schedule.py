@@ -70,6 +70,7 @@ class Schedule:
         self._overrides: dict[date, Override] = {o.month: o for o in self.policy.overrides}
         # Deployments are asked for again and again (once per issue); compute each once.
         self._known: dict[date, Deployment | None] = {}
+        self._ranges: dict[tuple[date, int], list[Deployment]] = {}
 
     # ---------------------------------------------------------------- ranges
 
@@ -79,13 +80,16 @@ class Schedule:
         Skipped periods yield nothing, so the list can be shorter than ``months``.
         """
         first = start.replace(day=1)
-        found = [
-            deployment
-            for period in self._periods(first, months)
-            if (deployment := self._remembered(period)) is not None
-        ]
-        self._check_increasing(found)
-        return found
+        found = self._ranges.get((first, months))
+        if found is None:
+            found = [
+                deployment
+                for period in self._periods(first, months)
+                if (deployment := self._remembered(period)) is not None
+            ]
+            self._check_increasing(found)
+            self._ranges[(first, months)] = found
+        return list(found)
 
     def skipped(self, start: date, months: int = 12) -> list[Override]:
         """The overrides that skip a period among the ``months`` from the month of ``start``."""

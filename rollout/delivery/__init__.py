@@ -23,7 +23,6 @@ from rollout.config import Config
 from rollout.due import DueAnnouncement, due_issues, find_due, held_on_issue
 from rollout.errors import DeliveryError, RolloutError, TrackerError
 from rollout.markers import Trust
-from rollout.render import Templates
 from rollout.schedule import Schedule
 from rollout.trackers import Progress, Tracker
 
@@ -226,6 +225,8 @@ def plan_due(
 
 def deliver_plan(plan: Plan, config: Config) -> tuple[list[Delivered], list[Failure]]:
     """Deliver every announcement of ``plan`` to the targets missing it."""
+    from rollout.render import Templates
+
     templates = Templates(config.templates_dir)
     schedule = Schedule(config)
 
