@@ -112,14 +112,15 @@ class Autopilot:
         return self.slack.messages(CHANNEL)
 
     def slack_announcements(self) -> list[tuple[int, str, str, str]]:
-        """(iid, phase, deploy, day) of every message's rollout metadata, oldest first."""
+        """(iid, phase, deploy, day) of every message's metadata for PROJECT, oldest first."""
         found = []
         for message in self.slack_messages():
             metadata = message.metadata or {}
             if metadata.get("event_type") != "rollout_announcement":
                 continue
             payload = metadata["event_payload"]
-            assert payload["project"] == PROJECT
+            if payload.get("project") != PROJECT:
+                continue
             found.append((payload["iid"], payload["phase"], payload["deploy"], payload["day"]))
         return found
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from autopilot import CONFIG, Autopilot, due_json, marker
 from click.testing import Result
+from helpers import readme_example
 from scenarios import load_story
 from slack_server import live_mentions
 
@@ -502,19 +503,62 @@ def test_hostile_issue_text_is_inert_in_slack(workdir: Path) -> None:
 
 
 def test_the_readme_shows_the_real_output() -> None:
-    """The tour's example is the output of the example snapshot, as committed."""
-    import re
+    shown, printed = readme_example("announce --due --as-of 2027-01-29")
+    assert printed == shown
 
-    from click.testing import CliRunner
 
-    root = Path(__file__).parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    block = re.search(
-        r"```console\n\$ rollout announce --due --as-of 2027-01-29\n(.*?)```", readme, re.S
+def payload(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "project": "ops/tracker",
+        "iid": 42,
+        "phase": "pre",
+        "deploy": "2027-02-01",
+        "day": "2027-01-04",
+    }
+    return {"event_type": "rollout_announcement", "event_payload": {**base, **changes}}
+
+
+def test_the_slack_ledger_pages_through_a_busy_channel(autopilot: Autopilot) -> None:
+    state = autopilot.slack.state
+    start = 1_798_761_600  # 2027-01-01 00:00 UTC
+    state.add_message("releases", "Planned", ts=start + 60, metadata=payload())  # the oldest
+    for n in range(1_200):
+        state.add_message("releases", f"chatter {n}", ts=start + 3_600 + n, user="U0PERSON01")
+    result = post(autopilot)
+    assert result.exit_code == 0, result.output
+    assert autopilot.slack_posts() == 0  # found on the second page
+    assert [r.method for r in autopilot.slack.requests].count("conversations.history") == 2
+
+
+def test_only_this_projects_messages_hold_an_announcement(autopilot: Autopilot) -> None:
+    state = autopilot.slack.state
+    state.add_message(
+        "releases", "Other team", ts=1_799_056_800, metadata=payload(project="other/tracker")
     )
-    assert block is not None
-    result = CliRunner().invoke(
-        cli, ["--config", str(root / "rollout.toml"), "announce", "--due", "--as-of", "2027-01-29"]
+    state.add_message(
+        "releases", "Bad date", ts=1_799_056_801, metadata=payload(deploy="2027-02-30")
     )
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == block.group(1)
+    state.add_message(
+        "releases",
+        "Other event",
+        ts=1_799_056_802,
+        metadata={"event_type": "deploy", "event_payload": payload()["event_payload"]},
+    )
+    result = post(autopilot)
+    assert result.exit_code == 0, result.output
+    assert autopilot.slack_announcements()[-1] == (*PRE, "2027-01-05")
+    assert autopilot.slack_posts() == 1
+
+
+def test_a_channel_given_by_id_is_not_looked_up(autopilot: Autopilot) -> None:
+    channel = autopilot.slack.state.channel("releases").id
+    autopilot.config.write_text(
+        CONFIG.replace('channel = "releases"', f'channel = "{channel}"'), encoding="utf-8"
+    )
+    result = post(autopilot)
+    assert result.exit_code == 0, result.output
+    assert [r.method for r in autopilot.slack.requests] == [
+        "conversations.history",
+        "chat.postMessage",
+    ]
+    assert f"in {channel} (ts " in result.stderr

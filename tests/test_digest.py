@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from autopilot import Autopilot, marker
 from conftest import RunCli
+from helpers import readme_example
 from scenarios import load_story
 from slack_server import live_mentions
 
@@ -269,19 +270,5 @@ def test_a_slack_failure_is_one_line(autopilot: Autopilot) -> None:
 
 
 def test_the_readme_shows_the_real_output() -> None:
-    """The tour's example is the output of the example snapshot, as committed."""
-    import re
-
-    from click.testing import CliRunner
-
-    from rollout.cli import cli
-
-    root = Path(__file__).parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```console\n\$ rollout digest --as-of 2027-01-29\n(.*?)```", readme, re.S)
-    assert block is not None
-    result = CliRunner().invoke(
-        cli, ["--config", str(root / "rollout.toml"), "digest", "--as-of", "2027-01-29"]
-    )
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == block.group(1)
+    shown, printed = readme_example("digest --as-of 2027-01-29")
+    assert printed == shown

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import App, as_of_option, pass_app, say, today_in
+from rollout.cli.options import App, as_of_option, out_file_option, pass_app, say, today_in
 from rollout.cli.progress import fetch_progress
 
 
@@ -20,13 +20,7 @@ from rollout.cli.progress import fetch_progress
     default=None,
     help="Markdown (the review's document) or Slack mrkdwn. [default: md; slack with --post]",
 )
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to this file (atomically) instead of stdout.",
-)
+@out_file_option
 @click.option(
     "--post",
     is_flag=True,

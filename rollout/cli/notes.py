@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import DATE, App, as_of_option, pass_app, say, today_in
+from rollout.cli.options import DATE, App, as_of_option, out_file_option, pass_app, say, today_in
 
 
 @click.command()
@@ -21,13 +21,7 @@ from rollout.cli.options import DATE, App, as_of_option, pass_app, say, today_in
     show_default=True,
     help="Markdown, or a standalone HTML page.",
 )
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to this file (atomically) instead of stdout.",
-)
+@out_file_option
 @pass_app
 def notes(app: App, deploy_date: date, as_of: date | None, fmt: str, out_file: Path | None) -> None:
     """Write the release notes of the deployment on DEPLOY_DATE.

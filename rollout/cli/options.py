@@ -111,6 +111,17 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
 
+def out_file_option(function: F) -> F:
+    """--out FILE: the product goes to a file, written atomically, instead of stdout."""
+    return click.option(
+        "--out",
+        "out_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Write to this file (atomically) instead of stdout.",
+    )(function)
+
+
 def as_of_option(function: F) -> F:
     return click.option(
         "--as-of",

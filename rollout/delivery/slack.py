@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -143,25 +143,16 @@ class SlackChannel:
         if CHANNEL_ID.fullmatch(self.channel):
             self._id = self.channel
             return self._id
-        cursor = ""
-        for _ in range(PAGES):
-            answer = self._read(
-                f"looking up {self.name}",
-                partial(
-                    self.client.conversations_list,
-                    types="public_channel",
-                    exclude_archived=True,
-                    limit=999,
-                    cursor=cursor or None,
-                ),
-            )
+        for answer in self._pages(
+            f"looking up {self.name}",
+            self.client.conversations_list,
+            types="public_channel",
+            exclude_archived=True,
+        ):
             for found in answer.get("channels") or []:
                 if str(found.get("name", "")).casefold() == self.channel.casefold():
                     self._id = str(found["id"])
                     return self._id
-            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                break
         raise SlackFailure(
             f"Slack channel {self.name} not found among the public channels the bot can see; "
             "check [slack] channel (a private channel is named by its id, and the bot invited)"
@@ -173,31 +164,18 @@ class SlackChannel:
         if self._history is not None and self._since is not None and self._since <= since:
             return self._history
         channel = self.channel_id()
-        oldest = f"{since.timestamp():.6f}"
-        messages: list[Message] = []
-        cursor = ""
-        for _ in range(PAGES):
-            answer = self._read(
+        messages = [
+            Message(str(m.get("ts", "")), m.get("metadata"))
+            for answer in self._pages(
                 f"reading the history of {self.name}",
-                partial(
-                    self.client.conversations_history,
-                    channel=channel,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=999,
-                    cursor=cursor or None,
-                ),
+                self.client.conversations_history,
+                channel=channel,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
             )
-            messages += [
-                Message(str(m.get("ts", "")), m.get("metadata"))
-                for m in answer.get("messages") or []
-                if isinstance(m, dict)
-            ]
-            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
-            if not answer.get("has_more") or not cursor:
-                break
-        else:
-            raise SlackFailure(f"the history of {self.name} has more than {PAGES} pages")
+            for m in answer.get("messages") or []
+            if isinstance(m, dict)
+        ]
         self._history, self._since = messages, since
         return messages
 
@@ -253,6 +231,19 @@ class SlackChannel:
         raise last_error
 
     # ------------------------------------------------------------------ requests
+
+    def _pages(
+        self, what: str, method: Callable[..., SlackResponse], **params: Any
+    ) -> Iterator[SlackResponse]:
+        """The answers of a paged read, cursor by cursor, PAGES at most."""
+        cursor = ""
+        for _ in range(PAGES):
+            answer = self._read(what, partial(method, limit=999, cursor=cursor or None, **params))
+            yield answer
+            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return
+        raise SlackFailure(f"Slack kept answering with more pages while {what}; try again later")
 
     def _read(self, what: str, call: Callable[[], SlackResponse]) -> SlackResponse:
         """A read, retried (it changes nothing) after transient failures."""
