@@ -562,3 +562,68 @@ def test_a_channel_given_by_id_is_not_looked_up(autopilot: Autopilot) -> None:
         "chat.postMessage",
     ]
     assert f"in {channel} (ts " in result.stderr
+
+
+def test_a_slack_api_url_that_is_no_url_is_one_line(autopilot: Autopilot) -> None:
+    result = post(autopilot, env={"SLACK_API_URL": "slack.example.com"})
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: SLACK_API_URL is not an http(s) URL; set it to the Slack Web API's base URL, "
+        "e.g. https://slack.com/api/, or leave it unset\n"
+    )
+    assert autopilot.gitlab.requests == []
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "error", "error": "fatal_error"},
+        {"kind": "status", "status": 502, "body": "empty"},
+        {"kind": "drop_before"},
+    ],
+)
+def test_transient_failures_of_the_history_read_are_retried(
+    autopilot: Autopilot, fault: dict[str, object]
+) -> None:
+    autopilot.slack.inject(method="conversations.history", **fault)  # type: ignore[arg-type]
+    result = post(autopilot)
+    assert result.exit_code == 0, result.output
+    assert autopilot.slack_announcements() == [(*PRE, "2027-01-05")]
+
+
+PRES = [(43, "pre"), (44, "pre"), (45, "pre")]
+
+
+PRES = [(43, "pre"), (44, "pre"), (45, "pre")]  # due all February long
+BUSINESS = '[announce]\npost_window = "3 business days"\n'
+NONE = '[announce]\npost_window = "0 days"\n'
+
+
+@pytest.mark.parametrize(
+    ("config", "day", "expected"),
+    [
+        # 3 business days after Monday Feb 1 is Thursday Feb 4.
+        (BUSINESS, "2027-02-04", [(42, "post"), *PRES, (46, "post")]),
+        (BUSINESS, "2027-02-05", PRES),
+        (
+            NONE,
+            "2027-02-01",
+            [(42, "reminder"), (42, "post"), *PRES, (46, "reminder"), (46, "post")],
+        ),
+        (NONE, "2027-02-02", PRES),
+        # Only from Implementation: #43 to #45, in Development, are not pre-announced.
+        (
+            '[announce]\npre_stages = ["Implementation"]\n',
+            "2027-01-29",
+            [(42, "reminder"), (44, "pre"), (46, "reminder")],
+        ),
+        ("[announce]\npre_stages = []\n", "2027-01-29", [(42, "reminder"), (46, "reminder")]),
+    ],
+)
+def test_the_window_and_the_stages_are_configurable(
+    workdir: Path, run, config: str, day: str, expected: list[tuple[int, str]]
+) -> None:  # type: ignore[no-untyped-def]
+    snapshot = snapshot_of(STORY, workdir)
+    (workdir / "rollout.toml").write_text(config, encoding="utf-8")
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "--due", "--as-of", day, "--json")
+    assert [(d["iid"], d["phase"]) for d in due_json(result)] == expected

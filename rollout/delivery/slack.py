@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
 from rollout.announce import Announcement
@@ -97,6 +97,12 @@ Finder = Callable[[Sequence[Message]], Message | None]
 def api_url(environ: Mapping[str, str]) -> str:
     """SLACK_API_URL as slack_sdk wants it: ending in /api/."""
     url = (environ.get(URL_VARIABLE) or DEFAULT_URL).strip().rstrip("/")
+    split = urlsplit(url)
+    if split.scheme not in ("http", "https") or not split.hostname:
+        raise DeliveryError(
+            f"{URL_VARIABLE} is not an http(s) URL; set it to the Slack Web API's base URL, "
+            "e.g. https://slack.com/api/, or leave it unset"
+        )
     if not url.endswith("/api"):
         url += "/api"
     return url + "/"
@@ -265,6 +271,13 @@ class SlackChannel:
         except (URLError, OSError, http.client.HTTPException) as error:
             raise SlackFailure(
                 f"cannot reach Slack at {self.host} while {what}: {_network_reason(error)}",
+                transient=True,
+            ) from None
+        except (SlackClientError, ValueError, TypeError, AttributeError):
+            # an answer slack_sdk could not make sense of (JSON that is not an object, ...)
+            raise SlackFailure(
+                f"Slack at {self.host} sent an answer rollout cannot read while {what}; "
+                "try again later",
                 transient=True,
             ) from None
 
