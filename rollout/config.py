@@ -794,7 +794,7 @@ def _read_pre_stages(
 
 def _parse_post_window(text: str) -> Duration:
     duration = parse_duration(text)
-    if duration.unit == "hours":
+    if duration.unit not in ("days", "business days", "weeks"):
         raise ValueError(
             f'"{text}" is not whole days; write "N days", "N business days" or "N weeks"'
         )
