@@ -16,13 +16,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cached_property
 
-from rollout.announce import Announcement, compose_announcement, describe, post_announcement
+from rollout.announce import Announcement, compose_announcement
 from rollout.config import Config
-from rollout.due import DueAnnouncement, due_issues, find_due, held_on_issue
+from rollout.due import DueAnnouncement, due_issues, find_due
 from rollout.errors import DeliveryError, RolloutError, TrackerError
-from rollout.markers import Trust
 from rollout.schedule import Schedule
 from rollout.trackers import Progress, Tracker
 
@@ -120,36 +118,6 @@ def deliver_all(
 # --------------------------------------------------------------------------- targets
 
 
-class GitLabTarget(Target):
-    """The note on the issue, with its marker: the record §6 reads. Delivered by the code
-    ``rollout announce --post`` uses (posting.post_once: the notes are read again before
-    every attempt)."""
-
-    name = "gitlab"
-    format = "md"
-
-    def __init__(self, tracker: Tracker, posters: Sequence[str], attempts: int) -> None:
-        self.tracker = tracker
-        self.posters = tuple(posters)
-        self.attempts = attempts
-
-    @cached_property
-    def trust(self) -> Trust:
-        return self.tracker.trust(self.posters)
-
-    def missing(self, dues: Sequence[DueAnnouncement]) -> list[DueAnnouncement]:
-        # The notes were fetched with the issues: the ledger as the run found it.
-        return [
-            due
-            for due in dues
-            if not due.held_in(held_on_issue(due.issue.notes, self.trust, due.iid))
-        ]
-
-    def deliver(self, due: DueAnnouncement, announcement: Announcement) -> str:
-        outcome = post_announcement(self.tracker, announcement, self.trust, self.attempts)
-        return describe(outcome, announcement)
-
-
 class Unchecked(Target):
     """A target whose ledger cannot be read in a dry run (it has no credentials): it is
     listed wherever ``like`` misses an announcement, and never delivers."""
@@ -173,6 +141,7 @@ def open_targets(
     """The targets of ``[announce] targets``, gitlab first. With ``post`` every one must be
     able to deliver: a read-only tracker or a missing token is an error before anything is
     sent. Without it a target that cannot be checked is listed like gitlab, with a warning."""
+    from rollout.delivery.gitlab import GitLabTarget
     from rollout.trackers.snapshot import READ_ONLY, SnapshotTracker
 
     if post and isinstance(tracker, SnapshotTracker):
