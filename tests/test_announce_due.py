@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -627,3 +627,65 @@ def test_the_window_and_the_stages_are_configurable(
     (workdir / "rollout.toml").write_text(config, encoding="utf-8")
     result = run("--tracker", f"snapshot:{snapshot}", "announce", "--due", "--as-of", day, "--json")
     assert [(d["iid"], d["phase"]) for d in due_json(result)] == expected
+
+
+# ------------------------------------------------------------------ the target interface
+
+
+def test_a_new_target_is_one_small_class() -> None:
+    """An outbox with its own ledger, beside a target that always fails: the interface is
+    all deliver_all needs, a failing target stops nothing, and a second run sends nothing."""
+    from datetime import date
+
+    from helpers import issues_of_story
+
+    from rollout.announce import Announcement
+    from rollout.config import Config
+    from rollout.delivery import Target, deliver_all, outstanding
+    from rollout.due import DueAnnouncement, Held, find_due
+    from rollout.errors import DeliveryError
+    from rollout.markers import Trust
+
+    class Outbox(Target):
+        name, format = "outbox", "text"
+
+        def __init__(self) -> None:
+            self.sent: list[tuple[Held, str]] = []
+
+        def missing(self, dues: Sequence[DueAnnouncement]) -> list[DueAnnouncement]:
+            return [due for due in dues if not due.held_in(held for held, _ in self.sent)]
+
+        def deliver(self, due: DueAnnouncement, announcement: Announcement) -> str:
+            self.sent.append(
+                (Held(due.iid, due.phase, due.deploy_date, due.as_of), announcement.text)
+            )
+            return "sent"
+
+    class Broken(Outbox):
+        name = "broken"
+
+        def deliver(self, due: DueAnnouncement, announcement: Announcement) -> str:
+            raise DeliveryError("the mail server is down")
+
+    issues = list(issues_of_story(STORY).values())
+    day = date(2027, 2, 1)
+    outbox, broken = Outbox(), Broken()
+
+    def render(due: DueAnnouncement, fmt: str) -> Announcement:
+        from rollout.announce import compose_announcement
+
+        return compose_announcement(due.issue, due.phase, due.deploy_date, fmt, due.as_of, Config())
+
+    for run in (1, 2):
+        dues, unread = outstanding(
+            find_due(issues, Config(), day, Trust.of(["rollout-bot"])), [outbox, broken]
+        )
+        delivered, failed = deliver_all(dues, [outbox, broken], render)
+        assert unread == []
+        assert len(failed) == 8 and all(
+            f.line().endswith(": the mail server is down") for f in failed
+        )
+        assert len(delivered) == (8 if run == 1 else 0)
+    # #42's pre-announcement too: GitLab has it, the new outbox does not.
+    assert [held.iid for held, _ in outbox.sent] == [42, 42, 42, 43, 44, 45, 46, 46]
+    assert outbox.sent[1][1].startswith("Reminder: Add a refund macro ships today\n")
