@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import App, as_of_option, out_file_option, pass_app, say, today_in
+from rollout.cli.options import (
+    App,
+    as_of_option,
+    out_file_option,
+    pass_app,
+    put_text,
+    say,
+    today_in,
+)
 from rollout.cli.progress import fetch_progress
 
 
@@ -46,7 +54,6 @@ def digest(
     """
     from rollout.digest import digest as build
     from rollout.digest import render_digest
-    from rollout.files import write_atomically
 
     if post and fmt not in (None, "slack"):
         raise click.UsageError("--post posts the Slack text; leave out --format or use slack")
@@ -62,10 +69,6 @@ def digest(
     with fetch_progress("Fetching issues") as progress:
         result = build(tracker, config, day, progress)
     text = render_digest(result, fmt, config)
-    if out_file is None:
-        click.echo(text, nl=False)
-    else:
-        write_atomically(out_file, text.encode("utf-8"))
-        say(f"wrote {out_file}")
+    put_text(text, out_file)
     if channel is not None:
         say(post_digest(channel, tracker.project_path, result.week, text, config.schedule.zone))

@@ -136,6 +136,17 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def put_text(text: str, out_file: Path | None) -> None:
+    """The product: to stdout, or to ``--out FILE`` written atomically (said on stderr)."""
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    from rollout.files import write_atomically
+
+    write_atomically(out_file, text.encode("utf-8"))
+    say(f"wrote {out_file}")
+
+
 def say(message: str) -> None:
     """Chatter for people goes to stderr, so stdout stays the product."""
     click.echo(message, err=True)
