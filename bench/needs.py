@@ -25,6 +25,13 @@ PER_PAGE = 100
 HISTORY = 3  # label events, links and notes: one request each
 SHIPPING = {"Stage::Implementation", "Stage::Completed"}  # only these can be ready (§6)
 RECENTLY_CLOSED = timedelta(days=90)  # "recent": open, or closed in the last 90 days
+# PRODUCT.md §8 defaults: pre-announced from these stages, post-announced for 7 days.
+PRE_STAGES = {"Stage::Development", "Stage::Validation", "Stage::Implementation"}
+POST_WINDOW = timedelta(days=7)
+DEPLOYMENT_MILESTONE = "CustSuppOps Deployment "  # §1: one milestone per deployment period
+# Slack, for announce --due with the slack target: the channel looked up by name once, and
+# its history read once (§8: one read per channel, not per issue).
+SLACK_READS = 2
 
 
 @dataclass(frozen=True)
@@ -149,9 +156,64 @@ class Needs:
             list_pages += pages(sum(1 for i in self.issues if self._milestone_title(i) == title))
         return Need(list_pages, HISTORY * len(whole) + len(label_history_only))
 
+    def announce_due(self, today: date) -> Need:
+        """§8: the open issues and those closed in the last post_window (listed by last
+        update, then checked for the closing time). Readiness (reminders, posts) needs the
+        whole history of those in a shipping stage; a pre-announcement needs the planned
+        date (the label history, for the sign-off) and the markers (the notes) of the open
+        ones in a deployment milestone and a pre-announcement stage."""
+        since = datetime.combine(today - POST_WINDOW, time(0, 0), tzinfo=UTC)
+        listed = self._open_and_closed_since(since)
+        shipping = [i for i in listed if _shipping(i)]
+        pre_only = [
+            i
+            for i in listed
+            if not _shipping(i)
+            and i.state == "opened"
+            and self._in_deployment_milestone(i)
+            and PRE_STAGES & set(i.labels)
+        ]
+        return Need(self._pages_since(since), HISTORY * len(shipping) + 2 * len(pre_only))
+
+    def digest(self, today: date) -> Need:
+        """§8's Support Week in Review for the week (Sunday to Saturday) holding ``today``:
+        the open issues and those closed since the last deployment (the 1st, §1) before the
+        week, which may wait for this week's or the next; the whole history of those that
+        may be ready or are in the next deployment's milestone (or one in the week), the
+        notes (announcement markers) of the others updated this week."""
+        week = today - timedelta(days=(today.weekday() + 1) % 7)
+        previous = (
+            week.replace(day=1) if week.day > 1 else (week - timedelta(days=1)).replace(day=1)
+        )
+        since = datetime.combine(previous + timedelta(days=1), time(0, 0), tzinfo=UTC)
+        this_month = today.replace(day=1)
+        following = (this_month + timedelta(days=31)).replace(day=1)  # the next after today
+        deployments = [following, *([this_month] if week <= this_month else [])]
+        titles = {f"{DEPLOYMENT_MILESTONE}{d:%Y-%m-%d}" for d in deployments}
+        listed = self._open_and_closed_since(since)
+        judged = {i.iid for i in listed if _shipping(i) or self._milestone_title(i) in titles}
+        this_week = datetime.combine(week, time(0, 0), tzinfo=UTC)
+        notes_only = [i for i in listed if i.iid not in judged and i.updated_at >= this_week]
+        return Need(self._pages_since(since), HISTORY * len(judged) + len(notes_only))
+
+    def _open_and_closed_since(self, since: datetime) -> list[Issue]:
+        return [
+            i
+            for i in self.issues
+            if i.state == "opened" or (i.closed_at is not None and i.closed_at >= since)
+        ]
+
+    def _pages_since(self, since: datetime) -> int:
+        opened = sum(1 for i in self.issues if i.state == "opened")
+        closed = sum(1 for i in self.issues if i.state == "closed" and i.updated_at >= since)
+        return pages(opened) + pages(closed)
+
     def _milestone_title(self, issue: Issue) -> str | None:
         milestone = self.milestones.get(issue.milestone_id) if issue.milestone_id else None
         return milestone.title if milestone is not None else None
+
+    def _in_deployment_milestone(self, issue: Issue) -> bool:
+        return (self._milestone_title(issue) or "").startswith(DEPLOYMENT_MILESTONE)
 
     def _recent(self, now: datetime) -> Iterable[Issue]:
         since = now - RECENTLY_CLOSED

@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with the tests
 
 from gitlab_server import GitLabServer, RecordedRequest  # noqa: E402
+from slack_server import SlackServer, SlackState  # noqa: E402
 
 import rollout  # noqa: E402
 from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
-from bench.needs import NOTHING, Need, Needs  # noqa: E402
+from bench.needs import NOTHING, SLACK_READS, Need, Needs  # noqa: E402
 from bench.project import Project, generate, milestone_iids  # noqa: E402
 
 WALL_RATIO = 1.5  # at most this times the lower bound
@@ -46,6 +47,7 @@ CENTURY = 1200  # months
 # object imports python-gitlab's API classes.
 GITLAB_FLOOR = "import click, gitlab; gitlab.Gitlab('http://127.0.0.1')"
 PER_ISSUE = re.compile(r"/issues/\d+/(resource_label_events|links|notes)$")
+SLACK_CHANNEL = "support-ops-changes"
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ class Row:
 
     name: str
     command: list[str]
-    config: str = "gitlab"  # which rollout.toml: "gitlab" or "plain" (no tracker)
+    config: str = "gitlab"  # which rollout.toml: "gitlab", "slack" (announce to it too) or "plain"
     need: Need = NOTHING
+    slack_need: int = 0  # Slack API requests, one after another
     kind: str = "gitlab"  # gitlab: wall vs lower bound; start-up: vs click; calendar: seconds
     ok_codes: tuple[int, ...] = (0,)
     # Run once before the measured runs (a command that writes: it is measured re-run),
@@ -79,6 +82,7 @@ class Row:
     seconds: float = CALENDAR_SECONDS  # the target of a "calendar" row
     runs: list[Run] = field(default_factory=list)
     requests: Requests | None = None
+    slack_requests: int | None = None
     network: float | None = None  # the network part of the lower bound
     bound: float | None = None
     failures: list[str] = field(default_factory=list)
@@ -109,19 +113,22 @@ def measure(
 ) -> tuple[Row, Row, list[Row]]:
     """Serve ``project`` with ``latency``, run every command ``repeat`` times and judge
     each against its targets: the two start-up references, then the command rows."""
+    slack_state = SlackState()
+    slack_state.add_channel(SLACK_CHANNEL)
     with (
         GitLabServer(project.state, latency=latency) as server,
+        SlackServer(slack_state, latency=latency) as slack,
         tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch,
     ):
         directory = Path(scratch)
         _write_configs(directory, project, concurrency)
-        env = _environment(server)
+        env = _environment(server, slack)
         rows = _rows(project, Needs(project), directory, months)
         click_row = Row("start-up: python, click", [sys.executable, "-c", "import click"])
         floor_row = Row("start-up: python, click, gitlab", [sys.executable, "-c", GITLAB_FLOOR])
         _warm_up(rows, directory, env)
         for row in (click_row, floor_row, *rows):
-            _measure(row, server, directory, env, repeat)
+            _measure(row, server, slack, directory, env, repeat)
         for row in rows:
             _judge(row, click_row.wall, floor_row.wall, latency, concurrency)
     return click_row, floor_row, rows
@@ -178,6 +185,19 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
         ),
         Row("rollout status", [*rollout, "status"], need=needs.status()),
         Row(
+            "rollout announce --due",
+            [*rollout, "announce", "--due"],
+            need=needs.announce_due(project.today),
+        ),
+        Row(
+            "rollout announce --due, + slack",
+            [*rollout, "announce", "--due"],
+            "slack",
+            need=needs.announce_due(project.today),
+            slack_need=SLACK_READS,
+        ),
+        Row("rollout digest", [*rollout, "digest"], need=needs.digest(project.today)),
+        Row(
             "rollout snapshot",
             [*rollout, "snapshot", "--out", str(directory / "snapshot.json")],
             need=needs.snapshot(datetime.now(UTC)),
@@ -227,19 +247,28 @@ def _span(months: int) -> str:
 
 def _write_configs(directory: Path, project: Project, concurrency: int) -> None:
     (directory / "plain.toml").write_text("# the built-in defaults\n", encoding="utf-8")
-    (directory / "gitlab.toml").write_text(
-        f'[tracker]\nkind = "gitlab"\nproject = "{project.path}"\nconcurrency = {concurrency}\n',
-        encoding="utf-8",
+    tracker = (
+        f'[tracker]\nkind = "gitlab"\nproject = "{project.path}"\nconcurrency = {concurrency}\n'
     )
+    (directory / "gitlab.toml").write_text(tracker, encoding="utf-8")
+    slack = f'[announce]\ntargets = ["gitlab", "slack"]\n[slack]\nchannel = "{SLACK_CHANNEL}"\n'
+    (directory / "slack.toml").write_text(tracker + slack, encoding="utf-8")
 
 
-def _environment(server: GitLabServer) -> dict[str, str]:
+def _environment(server: GitLabServer, slack: SlackServer) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("GITLAB_", "CI_")) and name != "SOURCE_DATE_EPOCH"
+        if not name.startswith(("GITLAB_", "CI_", "SLACK_")) and name != "SOURCE_DATE_EPOCH"
     }
-    return {**env, "GITLAB_URL": server.url, "GITLAB_TOKEN": server.token, "NO_COLOR": "1"}
+    return {
+        **env,
+        "GITLAB_URL": server.url,
+        "GITLAB_TOKEN": server.token,
+        "SLACK_API_URL": slack.url,
+        "SLACK_BOT_TOKEN": slack.token,
+        "NO_COLOR": "1",
+    }
 
 
 def _command(row: Row, directory: Path) -> list[str]:
@@ -260,7 +289,12 @@ def _warm_up(rows: list[Row], directory: Path, env: dict[str, str]) -> None:
 
 
 def _measure(
-    row: Row, server: GitLabServer, directory: Path, env: dict[str, str], repeat: int
+    row: Row,
+    server: GitLabServer,
+    slack: SlackServer,
+    directory: Path,
+    env: dict[str, str],
+    repeat: int,
 ) -> None:
     if row.prime:
         server.reset_requests()
@@ -268,11 +302,13 @@ def _measure(
         row.first = Requests.of(server.requests)
     for _ in range(repeat):
         server.reset_requests()
+        slack.reset_requests()
         row.runs.append(run_once(_command(row, directory), env, directory, row.ok_codes))
         made = Requests.of(server.requests)
         if row.requests is not None and made != row.requests:
             row.failures.append(f"requests differ between runs ({row.requests} / {made})")
         row.requests = made
+        row.slack_requests = slack.count()
 
 
 def _judge(row: Row, click: float, floor: float, latency: float, concurrency: int) -> None:
@@ -287,8 +323,11 @@ def _judge(row: Row, click: float, floor: float, latency: float, concurrency: in
         or first.other > wanted.others
     ):
         row.failures.append("first run's requests")
+    if (row.slack_requests or 0) > row.slack_need:
+        row.failures.append("Slack requests")
     if row.kind == "gitlab":
-        row.network = row.need.lower_bound(latency, concurrency)
+        # The Slack ledger is read after the issues, one request after another.
+        row.network = row.need.lower_bound(latency, concurrency) + row.slack_need * latency
         row.bound = floor + row.network
         if row.wall > WALL_RATIO * row.bound:
             row.failures.append(f"wall > {WALL_RATIO}x bound")
@@ -366,6 +405,9 @@ def _cells(row: Row) -> tuple[str, ...]:
     made = row.requests or Requests(0, 0, 0)
     requests = _sum(made.lists, made.per_issue, made.other)
     needed = _sum(row.need.pages, row.need.per_issue, row.need.others)
+    if row.slack_need or row.slack_requests:
+        requests += f" +{row.slack_requests or 0} Slack"
+        needed += f" +{row.slack_need} Slack"
     network = f"{row.network:.3f}" if row.network is not None else ""
     if row.kind == "calendar":
         bound, ratio, target = "", "", f"< {row.seconds:g} s"
@@ -406,11 +448,12 @@ def _legend() -> str:
         'start-up: python, click is `python -c "import click"`; start-up: python, click,\n'
         f'  gitlab is `python -c "{GITLAB_FLOOR}"`.\n'
         "requests: made, as the test server recorded them: issue list pages + per-issue\n"
-        "  requests (+ others: the project, milestone pages).\n"
+        "  requests (+ others: the project, milestone pages), and the Slack API requests\n"
+        "  (a channel looked up by name, its history read) where a row announces to Slack.\n"
         "needed: the same, counting only what the command cannot do without, worked out\n"
         "  from the generated project.\n"
-        "network: (list pages + others + per-issue requests / concurrency) x latency, the\n"
-        "  network wait no client can avoid.\n"
+        "network: (list pages + others + per-issue requests / concurrency + Slack requests)\n"
+        "  x latency, the network wait no client can avoid.\n"
         "bound: for GitLab commands, start-up: python, click, gitlab plus network; for\n"
         "  --help and schedule, start-up: python, click. ratio: wall / bound.\n"
         "wall: the median of the runs; max RSS: the largest. Every command must stay under\n"

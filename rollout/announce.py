@@ -8,11 +8,10 @@ issue means the announcement was made.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollout.config import Config
 from rollout.descriptions import section
@@ -21,11 +20,13 @@ from rollout.issues import Issue, Note
 from rollout.markers import Marker, Trust, markers_in
 from rollout.posting import PostOutcome, post_once
 from rollout.readiness import DEPLOYMENT_NAMES, Assessor
-from rollout.render import Templates
-from rollout.safety import FORMATS, Format
+from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Schedule
 from rollout.trackers import Tracker
 from rollout.workflow import Vocabulary, local_date, read_labels
+
+if TYPE_CHECKING:  # jinja2 is loaded only when a text is rendered
+    from rollout.render import Templates
 
 TEMPLATE_FOR_FORMAT = {
     "md": "announce.md.j2",
@@ -83,13 +84,6 @@ def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> None:
         )
 
 
-def _safe_url(url: str) -> str:
-    """An http(s) URL with nothing that could end a Markdown link or an attribute."""
-    if not re.match(r"^https?://[^\s<>\"'()\\]+$", url):
-        return ""
-    return url
-
-
 def announcement_context(
     issue: Issue,
     phase: str,
@@ -98,8 +92,10 @@ def announcement_context(
     config: Config,
     fmt: Format,
     schedule: Schedule | None = None,
+    moved_from: date | None = None,
 ) -> dict[str, Any]:
-    """The variables every announcement template gets (documented in the README)."""
+    """The variables every announcement template gets (documented in the README);
+    ``moved_from`` is the date an earlier pre-announcement named, when it moved."""
     reading = read_labels(issue.labels, Vocabulary.from_config(config))
     settings = config.announce
     kind = reading.deployment_type or "standard"
@@ -114,7 +110,7 @@ def announcement_context(
             "iid": issue.iid,
             "reference": f"#{issue.iid}",
             "title": fmt.inline(issue.title),
-            "url": _safe_url(issue.web_url),
+            "url": safe_url(issue.web_url),
             "what": fmt.block(section(issue.description, settings.what_headings)),
             "why": fmt.block(section(issue.description, settings.why_headings)),
             "other": fmt.block(section(issue.description, settings.other_headings)),
@@ -133,6 +129,7 @@ def announcement_context(
             "timezone": config.schedule.timezone,
             "milestone": deployment.milestone if deployment else None,
             "days": (deploy_date - as_of).days,
+            "moved_from": moved_from,
         },
     }
 
@@ -150,9 +147,49 @@ def render_announcement(
     assessor = Assessor(config, trust=trust)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
     check_timing(phase, deploy_date, as_of, issue.iid)
-    context = announcement_context(
-        issue, phase, deploy_date, as_of, config, FORMATS[fmt], assessor.schedule
+    moved_from = earlier_date(issue, deploy_date, trust) if phase == "pre" else None
+    return compose_announcement(
+        issue,
+        phase,
+        deploy_date,
+        fmt,
+        as_of,
+        config,
+        moved_from=moved_from,
+        templates=templates,
+        schedule=assessor.schedule,
     )
+
+
+def earlier_date(issue: Issue, deploy_date: date, trust: Trust) -> date | None:
+    """The date the last trusted pre-announcement named, when it is not ``deploy_date``: the
+    change moved, and the new pre-announcement says so."""
+    named = [
+        posted.marker.deploy_date
+        for posted in markers_in(issue.notes, trust)
+        if posted.marker.phase == "pre"
+    ]
+    return named[-1] if named and named[-1] != deploy_date else None
+
+
+def compose_announcement(
+    issue: Issue,
+    phase: str,
+    deploy_date: date,
+    fmt: str,
+    as_of: date,
+    config: Config,
+    *,
+    moved_from: date | None = None,
+    templates: Templates | None = None,
+    schedule: Schedule | None = None,
+) -> Announcement:
+    """The announcement of ``phase`` naming ``deploy_date``, as posted on ``as_of``."""
+    context = announcement_context(
+        issue, phase, deploy_date, as_of, config, FORMATS[fmt], schedule, moved_from
+    )
+    from rollout.render import Templates
+
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
     marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)

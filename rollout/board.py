@@ -113,6 +113,12 @@ class Deadline:
     criticality: str | None  # for announce_by: the criticality it is for
     deployment: Deployment
 
+    @property
+    def what(self) -> str:
+        if self.kind == "signoff_cutoff":
+            return "sign-off cut-off"
+        return f"announce {self.criticality} changes by"
+
 
 @dataclass(frozen=True)
 class NextDeployment:
@@ -341,19 +347,29 @@ class _BoardBuilder:
         the next deployment's and the following one's (whose announce-by dates often come first).
         Criticalities needing no notice, or held back by a freeze, have none."""
         following = next(self.schedule.iter_from(deployment.date + timedelta(days=1)), None)
-        found: list[Deadline] = []
-        for candidate in (deployment, following):
-            if candidate is None:
-                continue
-            found.append(Deadline(candidate.signoff_cutoff, "signoff_cutoff", None, candidate))
-            for criticality in CRITICALITIES:
-                day = candidate.announce_by[criticality]
-                if day < candidate.date and not candidate.is_frozen_for(criticality):
-                    found.append(Deadline(day, "announce_by", criticality, candidate))
+        found = [
+            deadline
+            for candidate in (deployment, following)
+            if candidate is not None
+            for deadline in deadlines_of(candidate)
+        ]
         upcoming = [d for d in found if self.as_of <= d.day <= deployment.date]
-        return tuple(
-            sorted(upcoming, key=lambda d: (d.day, d.deployment.date, d.kind, d.criticality or ""))
-        )
+        return tuple(sorted(upcoming, key=deadline_order))
+
+
+def deadlines_of(deployment: Deployment) -> list[Deadline]:
+    """A deployment's sign-off cut-off and its announce-by dates; criticalities needing no
+    notice, or held back by a freeze, have none."""
+    found = [Deadline(deployment.signoff_cutoff, "signoff_cutoff", None, deployment)]
+    for criticality in CRITICALITIES:
+        day = deployment.announce_by[criticality]
+        if day < deployment.date and not deployment.is_frozen_for(criticality):
+            found.append(Deadline(day, "announce_by", criticality, deployment))
+    return found
+
+
+def deadline_order(deadline: Deadline) -> tuple[date, date, str, str]:
+    return (deadline.day, deadline.deployment.date, deadline.kind, deadline.criticality or "")
 
 
 def _longest_first(age: StageAge) -> tuple[int, int]:

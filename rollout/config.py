@@ -29,6 +29,9 @@ BUILT_IN = "<built-in defaults>"
 CRITICALITIES = ("C1", "C2", "C3", "C4")
 WEEKEND_POLICIES = ("keep", "next-business-day", "previous-business-day")
 TRACKER_KINDS = ("gitlab", "snapshot")
+# Where announcements are delivered (PRODUCT.md §8); each is a module of rollout.delivery.
+# gitlab is always one of them: the issue note is the record §6 reads.
+DELIVERY_TARGETS = ("gitlab", "slack")
 
 T = TypeVar("T")
 
@@ -239,6 +242,18 @@ class AnnounceConfig:
     audiences: Mapping[str, str] = field(default_factory=dict)  # Customer:: value -> who
     # Usernames whose notes' markers count besides the token's own user (PRODUCT.md §3).
     posters: tuple[str, ...] = ()
+    # Where due announcements go (PRODUCT.md §8); gitlab first and always.
+    targets: tuple[str, ...] = ("gitlab",)
+    # The stages (roles) an issue is pre-announced from.
+    pre_stages: tuple[str, ...] = ("development", "validation", "implementation")
+    # How long after its deployment a change is post-announced, and how long a closed issue
+    # stays among the ones looked at.
+    post_window: Duration = Duration(7, "days")
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    channel: str | None = None  # a name ("releases") or an id ("C0123ABCD")
 
 
 # The request types [intake.sections] is keyed by, whatever their label values.
@@ -369,6 +384,7 @@ class Config:
     intake: IntakeConfig = IntakeConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     site: SiteConfig = SiteConfig()
+    slack: SlackConfig = SlackConfig()
 
 
 # --------------------------------------------------------------------------- finding
@@ -415,22 +431,31 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         raise ConfigError(source, "(syntax)", f"not valid TOML: {error}") from None
     root = _Table(data, source, "")
     defaults = Config()
+    schedule = _read_schedule(root.table("schedule"))
+    notice = _read_notice(root.table("notice"))
+    freezes = _read_freezes(root, defaults.freezes)
+    labels = _read_labels(root.table("labels"))
     config = Config(
         source=source,
-        schedule=_read_schedule(root.table("schedule")),
-        notice=_read_notice(root.table("notice")),
-        freezes=_read_freezes(root, defaults.freezes),
-        **_read_labels(root.table("labels")),
+        schedule=schedule,
+        notice=notice,
+        freezes=freezes,
+        **labels,
         tracker=_read_tracker(root.table("tracker"), base_dir or Path.cwd()),
         calendar=_read_calendar(root.table("calendar")),
         targets=_read_targets(root.table("targets")),
-        announce=_read_announce(root.table("announce"), root.table("audiences")),
+        announce=_read_announce(
+            root.table("announce"), root.table("audiences"), labels["label_values"]
+        ),
         templates_dir=_read_templates(root.table("templates"), base_dir or Path.cwd()),
         intake=_read_intake(root.table("intake")),
         incidents=_read_incidents(root.table("incidents")),
         site=_read_site(root.table("site")),
+        slack=_read_slack(root.table("slack")),
     )
     root.finish()
+    if "slack" in config.announce.targets and config.slack.channel is None:
+        raise ConfigError(source, "slack.channel", 'is required when announce.targets has "slack"')
     return config
 
 
@@ -836,7 +861,9 @@ def _read_usernames(table: _Table, name: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _read_announce(table: _Table, audiences_table: _Table) -> AnnounceConfig:
+def _read_announce(
+    table: _Table, audiences_table: _Table, label_values: LabelValues
+) -> AnnounceConfig:
     defaults = AnnounceConfig()
     announce = AnnounceConfig(
         what_headings=_read_headings(table, "what_headings", defaults.what_headings),
@@ -844,10 +871,65 @@ def _read_announce(table: _Table, audiences_table: _Table) -> AnnounceConfig:
         other_headings=_read_headings(table, "other_headings", defaults.other_headings),
         audiences={name: audiences_table.text(name, "") for name in audiences_table.data},
         posters=_read_usernames(table, "posters"),
+        targets=_read_delivery_targets(table),
+        pre_stages=_read_pre_stages(table, label_values, defaults.pre_stages),
+        post_window=table.parsed("post_window", defaults.post_window, _parse_post_window),
     )
     table.finish()
     audiences_table.finish()
     return announce
+
+
+def _read_delivery_targets(table: _Table) -> tuple[str, ...]:
+    values = table.get("targets", list, ["gitlab"], 'an array of targets like ["gitlab", "slack"]')
+    for index, value in enumerate(values, start=1):
+        if value not in DELIVERY_TARGETS:
+            known = ", ".join(DELIVERY_TARGETS)
+            shown = f'"{value}"' if isinstance(value, str) else _toml_type(value)
+            raise table.error(f"targets[{index}]", f"{shown} is not a target (known: {known})")
+    # gitlab always, and first: the issue note is the record the other rules read.
+    return tuple(dict.fromkeys(["gitlab", *values]))
+
+
+def _read_pre_stages(
+    table: _Table, label_values: LabelValues, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Stages by role ("development") or by the label value ("Development", "Stage::...")."""
+    from rollout.workflow import STAGES  # the workflow's stage roles; no cycle at load time
+
+    values = table.get("pre_stages", list, list(default), 'an array of stages like ["Development"]')
+    names = {role.casefold(): role for role in STAGES}
+    for role in STAGES:
+        names.update({alias.casefold(): role for alias in getattr(label_values, role)})
+    roles = []
+    for index, value in enumerate(values, start=1):
+        name = value.rpartition("::")[2].strip().casefold() if isinstance(value, str) else ""
+        if name not in names:
+            known = ", ".join(getattr(label_values, role)[0] for role in STAGES)
+            shown = f'"{value}"' if isinstance(value, str) else _toml_type(value)
+            raise table.error(f"pre_stages[{index}]", f"{shown} is not a stage (known: {known})")
+        roles.append(names[name])
+    return tuple(dict.fromkeys(roles))
+
+
+def _parse_post_window(text: str) -> Duration:
+    duration = parse_duration(text)
+    if duration.unit not in ("days", "business days", "weeks"):
+        raise ValueError(
+            f'"{text}" is not whole days; write "N days", "N business days" or "N weeks"'
+        )
+    return duration
+
+
+def _read_slack(table: _Table) -> SlackConfig:
+    channel = table.text("channel", "").strip().removeprefix("#")
+    table.finish()
+    if "channel" in table.data and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}", channel):
+        raise table.error(
+            "channel",
+            f'"{channel}" is not a Slack channel name or id, e.g. "releases" or "C0123ABCD"',
+        )
+    return SlackConfig(channel or None)
 
 
 def _read_templates(table: _Table, base_dir: Path) -> Path | None:

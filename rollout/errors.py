@@ -43,3 +43,12 @@ class TemplateError(RolloutError):
 
 class OutputError(RolloutError):
     """A file could not be written."""
+
+
+class DeliveryError(RolloutError):
+    """An announcement could not be delivered to a target (Slack, ...)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        # True when trying again may work (rate limit, 5xx, network trouble).
+        self.transient = transient

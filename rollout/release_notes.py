@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -21,11 +21,13 @@ from rollout.readiness import (
     in_milestone,
     may_ship_with,
 )
-from rollout.render import Templates
-from rollout.safety import FORMATS, Format
+from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import HISTORY, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
+
+if TYPE_CHECKING:  # jinja2 is loaded only when a text is rendered
+    from rollout.render import Templates
 
 GROUPS = (("feature", "Features"), ("bug", "Bugs"), ("administrative", "Administrative"))
 TEMPLATE_FOR_FORMAT = {"md": "notes.md.j2", "html": "notes.html.j2"}
@@ -90,24 +92,31 @@ def build_release_notes(
     issues: list[Issue], deployment: Deployment, as_of: date, config: Config, trust: Trust
 ) -> ReleaseNotes:
     assessor = Assessor(config, trust=trust)
-    vocabulary = Vocabulary.from_config(config)
     shipped, slipped = [], []
     for issue in issues:
-        reading = read_labels(issue.labels, vocabulary)
-        day = evaluation_date(issue, as_of, config)
-        if reading.deployment_type == "standard":
-            # After the deployment, "the first deployment on or after today" is a later one.
-            day = min(day, deployment.date)
-        verdict = assessor.assess(issue, day)
-        planned = in_milestone(issue, deployment)
-        completed = reading.stage == "completed"
-        ships_then = verdict.ready and verdict.ships_on == deployment.date
-        went_out = planned and completed and verdict.ships_on is None
-        if ships_then or went_out:
+        verdict, ships = ships_with(issue, deployment, as_of, assessor)
+        if ships:
             shipped.append(verdict)
-        elif planned:
+        elif in_milestone(issue, deployment):
             slipped.append((verdict, _why_not(verdict)))
     return ReleaseNotes(deployment, tuple(shipped), tuple(slipped))
+
+
+def ships_with(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
+) -> tuple[Verdict, bool]:
+    """The issue's verdict for ``deployment``, and whether it ships (or shipped) with it:
+    ready with that ships-on date, or Completed in its milestone with no other date."""
+    reading = read_labels(issue.labels, assessor.vocabulary)
+    day = evaluation_date(issue, as_of, assessor.config)
+    if reading.deployment_type == "standard":
+        # After the deployment, "the first deployment on or after today" is a later one.
+        day = min(day, deployment.date)
+    verdict = assessor.assess(issue, day)
+    ships_then = verdict.ready and verdict.ships_on == deployment.date
+    completed = reading.stage == "completed"
+    went_out = in_milestone(issue, deployment) and completed and verdict.ships_on is None
+    return verdict, ships_then or went_out
 
 
 def slip_reasons(verdict: Verdict) -> list[str]:
@@ -131,25 +140,33 @@ def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> R
     return build_release_notes(issues, deployment, as_of, config, trust)
 
 
+def change_entry(
+    issue: Issue, config: Config, fmt: Format, reason: str | None = None
+) -> dict[str, Any]:
+    """One change as the notes and digest templates see it, its text made safe for ``fmt``."""
+    reading = read_labels(issue.labels, Vocabulary.from_config(config))
+    audiences = config.announce.audiences
+    return {
+        "iid": issue.iid,
+        "reference": f"#{issue.iid}",
+        "title": fmt.inline(issue.title),
+        "url": safe_url(issue.web_url),
+        "requester": fmt.inline(issue.author.name or issue.author.username),
+        "customers": [fmt.inline(audiences.get(c) or c) for c in reading.customers],
+        "criticality": reading.criticality,
+        "deployment_type": DEPLOYMENT_NAMES[reading.deployment_type or "standard"],
+        "reason": fmt.inline(reason) if reason else None,
+    }
+
+
 def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str, Any]:
     """The variables of notes.md.j2 and notes.html.j2 (documented in the README)."""
     vocabulary = Vocabulary.from_config(config)
-    audiences = config.announce.audiences
 
     def entry(verdict: Verdict, reason: str | None = None) -> dict[str, Any]:
-        issue = verdict.issue
-        reading = read_labels(issue.labels, vocabulary)
         return {
-            "iid": issue.iid,
-            "reference": f"#{issue.iid}",
-            "title": fmt.inline(issue.title),
-            "url": issue.web_url if issue.web_url.startswith(("https://", "http://")) else "",
-            "requester": fmt.inline(issue.author.name or issue.author.username),
-            "customers": [fmt.inline(audiences.get(c) or c) for c in reading.customers],
-            "criticality": reading.criticality,
-            "deployment_type": DEPLOYMENT_NAMES[verdict.deployment_type or "standard"],
-            "request_type": reading.request_type,
-            "reason": fmt.inline(reason) if reason else None,
+            **change_entry(verdict.issue, config, fmt, reason),
+            "request_type": read_labels(verdict.issue.labels, vocabulary).request_type,
             "reasons": [fmt.inline(r) for r in slip_reasons(verdict)] if reason else [],
         }
 
@@ -179,6 +196,8 @@ def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str,
 def render_release_notes(
     notes: ReleaseNotes, fmt: str, config: Config, templates: Templates | None = None
 ) -> str:
+    from rollout.render import Templates
+
     templates = templates or Templates(config.templates_dir)
     context = notes_context(notes, config, FORMATS[fmt])
     return templates.render(TEMPLATE_FOR_FORMAT[fmt], context).rstrip("\n") + "\n"

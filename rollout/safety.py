@@ -51,6 +51,14 @@ def clean(text: str, *, multiline: bool = False, limit: int | None = None) -> st
     return text
 
 
+def safe_url(url: str) -> str:
+    """An http(s) URL with nothing that could end a Markdown or Slack link or an attribute;
+    anything else becomes the empty string."""
+    if not re.match(r"^https?://[^\s<>\"'()\\|]+$", url):
+        return ""
+    return url
+
+
 def terminal_text(text: str, limit: int = 200) -> str:
     """One line, safe to print on a terminal: no control sequences, bounded length."""
     return clean(text, limit=limit)

@@ -70,6 +70,7 @@ class Schedule:
         self._overrides: dict[date, Override] = {o.month: o for o in self.policy.overrides}
         # Deployments are asked for again and again (once per issue); compute each once.
         self._known: dict[date, Deployment | None] = {}
+        self._ranges: dict[tuple[date, int], list[Deployment]] = {}
 
     # ---------------------------------------------------------------- ranges
 
@@ -79,13 +80,16 @@ class Schedule:
         Skipped periods yield nothing, so the list can be shorter than ``months``.
         """
         first = start.replace(day=1)
-        found = [
-            deployment
-            for period in self._periods(first, months)
-            if (deployment := self._remembered(period)) is not None
-        ]
-        self._check_increasing(found)
-        return found
+        found = self._ranges.get((first, months))
+        if found is None:
+            found = [
+                deployment
+                for period in self._periods(first, months)
+                if (deployment := self._remembered(period)) is not None
+            ]
+            self._check_increasing(found)
+            self._ranges[(first, months)] = found
+        return list(found)
 
     def skipped(self, start: date, months: int = 12) -> list[Override]:
         """The overrides that skip a period among the ``months`` from the month of ``start``."""
@@ -124,9 +128,31 @@ class Schedule:
             f"no deployment in the ten years after {moment}",
         )
 
+    def previous_deployment(self, day: date) -> Deployment:
+        """The last deployment before ``day``."""
+        month = day.replace(day=1)
+        for _ in range(0, _SEARCH_MONTHS, 12):
+            month -= relativedelta(years=1)
+            before = [d for d in self.deployments(month, 13) if d.date < day]
+            if before:
+                return before[-1]
+        raise ConfigError(
+            self.config.source, "schedule.override", f"no deployment in the ten years before {day}"
+        )
+
     def deployment_for(self, day: date) -> Deployment:
         """The deployment that work done on ``day`` rides: the first one on or after it."""
         return self.next_deployment(day)
+
+    def reminder_for(self, day: date) -> datetime:
+        """When the reminder of a change shipping on ``day`` falls: that day's deployment's
+        reminder, or for a day off the schedule (ad-hoc, exception) [notice] reminder before
+        the day's start."""
+        deployment = self.deployment_on(day)
+        if deployment is not None and deployment.date == day:
+            return deployment.reminder
+        begins = self._start(day) or _local_midnight(day, self.policy.zone)
+        return self._reminder(self.config.notice.reminder, day, begins)
 
     def deployment_on(self, day: date) -> Deployment | None:
         """The deployment dated ``day``, or whose period's rule date is ``day``."""

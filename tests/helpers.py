@@ -27,3 +27,24 @@ def issues_of_story(story: str) -> dict[int, Issue]:
     [project] = state.projects.values()
     snapshot = state.snapshot(project)
     return {int(data["iid"]): issue_from_json(data) for data in snapshot["issues"]}
+
+
+def readme_example(command: str) -> tuple[str, str]:
+    """The output the README's tour shows for ``$ rollout COMMAND``, and what that command
+    prints from the committed example data (rollout.toml + examples/snapshot.json)."""
+    import re
+    import shlex
+
+    from click.testing import CliRunner
+
+    from rollout.cli import cli
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = re.search(rf"```console\n\$ rollout {re.escape(command)}\n(.*?)```", readme, re.S)
+    assert block is not None, f"the README shows no `rollout {command}`"
+    result = CliRunner().invoke(
+        cli, ["--config", str(root / "rollout.toml"), *shlex.split(command)]
+    )
+    assert result.exit_code == 0, result.stderr
+    return block.group(1), result.stdout

@@ -27,11 +27,25 @@ def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) 
         if row.prime:
             first = row.first_need
             assert row.first == Requests(first.pages, first.per_issue, first.others), row.name
+        assert row.slack_requests == row.slack_need, row.name
+
+
+def test_announce_due_costs_no_more_than_status_plus_the_slack_ledger(rows: list[Row]) -> None:
+    def total(name: str) -> int:
+        made = next(row for row in rows if row.name == name).requests
+        assert made is not None
+        return made.lists + made.per_issue + made.other
+
+    assert total("rollout announce --due") <= total("rollout status")
+    assert total("rollout announce --due, + slack") == total("rollout announce --due")
+    slack_row = next(row for row in rows if row.name == "rollout announce --due, + slack")
+    assert slack_row.slack_requests == 2  # the channel looked up once, its history read once
 
 
 def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:
     reading = [row for row in rows if row.config == "gitlab"]
-    assert len(reading) == 9
+    assert len(reading) == 11
+    assert len([row for row in rows if row.config == "slack"]) == 1
     assert all(row.need != NOTHING and row.requests and row.requests.per_issue for row in reading)
     [apply] = [row for row in rows if row.prime]
     assert apply.first is not None and apply.first.other > apply.need.others  # it wrote

@@ -126,6 +126,42 @@ BAD_CONFIGS = [
         "[schedule\nday = 1\n",
         "(syntax): not valid TOML:",
     ),
+    (
+        '[announce]\ntargets = ["gitlab", "slack"]\n',
+        'slack.channel: is required when announce.targets has "slack"',
+    ),
+    (
+        '[announce]\ntargets = ["gitlab", "email"]\n',
+        'announce.targets[2]: "email" is not a target (known: gitlab, slack)',
+    ),
+    (
+        '[announce]\ntargets = "slack"\n',
+        "announce.targets: must be an array of targets like [\"gitlab\", \"slack\"], not a string 'slack'",
+    ),
+    (
+        '[announce]\npre_stages = ["Development", "Build"]\n',
+        'announce.pre_stages[2]: "Build" is not a stage (known: Triage, Planning, Scheduling, Queued, Development, Validation, Implementation, Completed, Blocked, Backlogged)',
+    ),
+    (
+        '[announce]\npost_window = "36 hours"\n',
+        'announce.post_window: "36 hours" is not whole days; write "N days", "N business days" or "N weeks"',
+    ),
+    (
+        '[announce]\npost_windw = "7 days"\n',
+        'announce.post_windw: unknown key; did you mean "post_window"?',
+    ),
+    (
+        '[slack]\nchanel = "releases"\n',
+        'slack.chanel: unknown key; did you mean "channel"?',
+    ),
+    (
+        "[slack]\nchannel = 5\n",
+        "slack.channel: must be a string, not an integer 5",
+    ),
+    (
+        '[slack]\nchannel = "release notes"\n',
+        'slack.channel: "release notes" is not a Slack channel name or id',
+    ),
 ]
 
 
@@ -260,3 +296,26 @@ def test_the_committed_config_describes_the_defaults() -> None:
     assert committed.freezes == defaults.freezes
     assert committed.labels == defaults.labels
     assert committed.tracker.project == "gitlab-com/gl-security/corp/cust-support-ops/issue-tracker"
+
+
+def test_the_autopilot_keys() -> None:
+    defaults = Config().announce
+    assert (defaults.targets, defaults.pre_stages, defaults.post_window) == (
+        ("gitlab",),
+        ("development", "validation", "implementation"),
+        Duration(7, "days"),
+    )
+    config = config_from("""
+        [labels.values]
+        validation = ["Review", "Validation"]
+        [announce]
+        targets = ["slack"]
+        pre_stages = ["Stage::Review", "implementation", "Development"]
+        post_window = "5 business days"
+        [slack]
+        channel = "#support-ops-changes"
+    """)
+    assert config.announce.targets == ("gitlab", "slack")  # gitlab always, and first
+    assert config.announce.pre_stages == ("validation", "implementation", "development")
+    assert config.announce.post_window == Duration(5, "business days")
+    assert config.slack.channel == "support-ops-changes"

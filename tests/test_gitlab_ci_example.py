@@ -3,7 +3,6 @@ that rollout's own parser accepts."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -17,12 +16,16 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
+from gitlab_server import GitLabServer
+from scenarios import load_story
+from slack_server import SlackServer, SlackState
 
 from rollout.cli import cli
 from rollout.config import parse_config
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "gitlab-ci.yml"
+SUPPORT_OPS = "gitlab-com/gl-security/corp/cust-support-ops/issue-tracker"
 # What the shell variables of the jobs hold when they run.
 SAMPLE = {
     "ISSUE": "42",
@@ -88,7 +91,7 @@ COMMANDS = [args for line in script_lines() for args in rollout_commands(line)]
 
 def test_it_is_yaml_with_the_documented_jobs() -> None:
     found = jobs()
-    assert set(found) == {"pages", "check", "reminders", "milestones", "triage"}
+    assert set(found) == {"pages", "check", "announcements", "digest", "milestones", "triage"}
     stages = pipeline()["stages"]
     for name, job in found.items():
         assert job["stage"] in stages, name
@@ -104,7 +107,8 @@ def test_it_is_yaml_with_the_documented_jobs() -> None:
     }
     assert scheduled == {
         "pages": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "calendars"',
-        "reminders": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "reminders"',
+        "announcements": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "announcements"',
+        "digest": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "digest"',
         "milestones": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "milestones"',
         "triage": '$CI_PIPELINE_SOURCE == "schedule" && $ROLLOUT_JOB == "triage"',
     }
@@ -114,8 +118,8 @@ def test_the_rollout_command_lines() -> None:
     assert COMMANDS == [
         ["site", "--out", "public"],
         ["--tracker", "gitlab", "check", "42"],
-        ["--tracker", "gitlab", "status", "--json"],
-        ["--tracker", "gitlab", "announce", "101", "--phase", "reminder", "--post"],
+        ["--tracker", "gitlab", "announce", "--due", "--post"],
+        ["--tracker", "gitlab", "digest", "--post", "--out", "digest.txt"],
         ["--tracker", "gitlab", "milestones", "--year", "2027", "--apply"],
         ["--tracker", "gitlab", "milestones", "--year", "2028", "--apply"],
         ["--tracker", "gitlab", "triage", "--apply"],
@@ -142,6 +146,8 @@ def test_a_bad_line_would_be_caught() -> None:
     """The check above is not vacuous."""
     for args in (
         ["--tracker", "gitlab", "announce", "101", "--phase", "later"],
+        ["--tracker", "gitlab", "announce", "--due", "--post", "--send"],
+        ["--tracker", "gitlab", "digest", "--format", "html"],
         ["--tracker", "gitlab", "milestones", "--apply"],
         ["--tracker", "gitlab", "statuz"],
         ["calendar", "--outdir", "public"],
@@ -150,18 +156,65 @@ def test_a_bad_line_would_be_caught() -> None:
             parse(args)
 
 
-def test_the_reminder_job_reads_the_ready_issues_from_status_json(tmp_path: Path) -> None:
-    """The job's own shell lines, run on the example tracker's board, find #101 and #102."""
-    status = CliRunner().invoke(
-        cli, ["--config", str(ROOT / "rollout.toml"), "status", "--as-of", "2027-01-20", "--json"]
+def test_no_job_carries_inline_python() -> None:
+    assert not [line for line in script_lines() if "python" in line]
+
+
+def job_commands(name: str) -> list[list[str]]:
+    return [args for line in jobs()[name]["script"] for args in rollout_commands(line)]
+
+
+def test_the_daily_and_weekly_jobs_against_the_example_tracker(tmp_path: Path) -> None:
+    """The announcements and digest jobs' own command lines, run on 2027-01-29 against the
+    GitLab and Slack test servers holding the example tracker: the reminders of #101 and #102
+    and the week's digest go out, and a retried job sends nothing more."""
+    state = load_story(
+        (ROOT / "tests" / "stories" / "support_ops.story").read_text(encoding="utf-8")
     )
-    assert status.exit_code == 0, status.stderr
-    (tmp_path / "status.json").write_text(status.stdout, encoding="utf-8")
-    [extract] = [line for line in jobs()["reminders"]["script"] if line.startswith("python3 -c")]
-    command = extract.replace("python3", shlex.quote(sys.executable), 1)
-    subprocess.run(command, shell=True, cwd=tmp_path, check=True)
-    assert (tmp_path / "ready.txt").read_text() == "101 102\n"
-    assert json.loads(status.stdout)["next_deployment"]["ready"][0]["iid"] == 101
+    slack = SlackState(clock=datetime(2027, 1, 29, 10, 0, tzinfo=UTC).timestamp())
+    slack.add_channel("support-ops-changes")
+    config = tmp_path / "rollout.toml"
+    config.write_text(
+        f'[tracker]\nkind = "gitlab"\nproject = "{SUPPORT_OPS}"\n'
+        '[announce]\ntargets = ["gitlab", "slack"]\n[slack]\nchannel = "support-ops-changes"\n',
+        encoding="utf-8",
+    )
+    state.set_clock(datetime(2027, 1, 29, 10, 0, tzinfo=UTC))
+    with GitLabServer(state) as gitlab, SlackServer(slack) as server:
+        env = {
+            "GITLAB_URL": gitlab.url,
+            "GITLAB_TOKEN": gitlab.token,
+            "SLACK_API_URL": server.url,
+            "SLACK_BOT_TOKEN": server.token,
+        }
+        for attempt in (1, 2):
+            for name in ("announcements", "digest"):
+                for args in job_commands(name):
+                    args = [*args, "--as-of", "2027-01-29"]
+                    if "--out" in args:
+                        args[args.index("--out") + 1] = str(tmp_path / "digest.txt")
+                    result = CliRunner(env=env).invoke(cli, ["--config", str(config), *args])
+                    assert result.exit_code == 0, (attempt, name, result.output)
+        reminders = [
+            (iid, note["body"].splitlines()[0])
+            for iid in (101, 102)
+            for note in state.notes_json(278964, iid)
+            if "phase=reminder" in note["body"]
+        ]
+        events = [m.metadata["event_type"] for m in slack.messages("support-ops-changes")]
+    assert reminders == [
+        (101, "### Reminder: Add a macro for refund requests ships in 3 days"),
+        (102, "### Reminder: Ticket form drops the attachment field ships in 3 days"),
+    ]
+    # Once each: 2 reminders, 3 pre-announcements, 1 post-announcement, and the two
+    # pre-announcements GitLab had before Slack was set up (still due for Slack).
+    assert events.count("rollout_announcement") == 8
+    assert events.count("rollout_digest") == 1
+    assert (
+        (tmp_path / "digest.txt")
+        .read_text(encoding="utf-8")
+        .startswith("*Change Management: the week of 2027-01-24*\n")
+    )
 
 
 def test_the_triage_job_runs_hourly_in_working_hours_and_tolerates_exit_1() -> None:
@@ -198,6 +251,8 @@ def test_the_triage_job_twice_against_gitlab_writes_once(tmp_path: Path) -> None
         second = CliRunner(env=env).invoke(cli, ["--config", str(config), *args])
         assert second.exit_code == 1
         assert [r.method for r in server.requests if r.method != "GET"] == []
+
+
 def test_the_pages_job_builds_the_site_from_the_published_feeds(tmp_path: Path) -> None:
     """The job's own shell lines, with the published site served at CI_PAGES_URL: the feeds
     it fetches first are the memory, so an event that changed before keeps its SEQUENCE."""

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import RunCli
 from gitlab_server import GitLabServer
-from helpers import config_from, issues_of_story
+from helpers import config_from, issues_of_story, readme_example
 from scenarios import load_story
 
 from rollout.board import ESCALATION_STEPS, build_board
@@ -588,11 +588,5 @@ def test_a_tracker_failure_is_one_error_line(rollout: Rollout, server: GitLabSer
 
 def test_the_readme_shows_the_real_board() -> None:
     """The tour's example is the output of the example snapshot, as committed."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```console\n\$ rollout status --as-of 2027-01-20\n(.*?)```", readme, re.S)
-    assert block is not None
-    result = CliRunner().invoke(
-        cli, ["--config", str(ROOT / "rollout.toml"), "status", "--as-of", "2027-01-20"]
-    )
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == block.group(1)
+    shown, printed = readme_example("status --as-of 2027-01-20")
+    assert printed == shown

@@ -75,6 +75,7 @@ def _register() -> None:
     from rollout.cli.announce import announce
     from rollout.cli.calendar import calendar
     from rollout.cli.check import check
+    from rollout.cli.digest import digest
     from rollout.cli.incident import incident
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
@@ -89,6 +90,7 @@ def _register() -> None:
     cli.add_command(triage)
     cli.add_command(incident)
     cli.add_command(site)
+    cli.add_command(digest)
 
 
 _register()

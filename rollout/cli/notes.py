@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import DATE, App, as_of_option, pass_app, say, today_in
+from rollout.cli.options import (
+    DATE,
+    App,
+    as_of_option,
+    out_file_option,
+    pass_app,
+    put_text,
+    today_in,
+)
 
 
 @click.command()
@@ -21,13 +29,7 @@ from rollout.cli.options import DATE, App, as_of_option, pass_app, say, today_in
     show_default=True,
     help="Markdown, or a standalone HTML page.",
 )
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to this file (atomically) instead of stdout.",
-)
+@out_file_option
 @pass_app
 def notes(app: App, deploy_date: date, as_of: date | None, fmt: str, out_file: Path | None) -> None:
     """Write the release notes of the deployment on DEPLOY_DATE.
@@ -42,14 +44,9 @@ def notes(app: App, deploy_date: date, as_of: date | None, fmt: str, out_file: P
       rollout notes 2027-02-01
       rollout notes 2027-02-01 --format html --out public/notes-2027-02.html
     """
-    from rollout.files import write_atomically
     from rollout.release_notes import release_notes, render_release_notes
 
     config = app.config
     result = release_notes(app.tracker_for(), config, deploy_date, as_of or today_in(config))
     text = render_release_notes(result, fmt, config)
-    if out_file is None:
-        click.echo(text, nl=False)
-    else:
-        write_atomically(out_file, text.encode("utf-8"))
-        say(f"wrote {out_file}")
+    put_text(text, out_file)

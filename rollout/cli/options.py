@@ -111,6 +111,17 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
 
+def out_file_option(function: F) -> F:
+    """--out FILE: the product goes to a file, written atomically, instead of stdout."""
+    return click.option(
+        "--out",
+        "out_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Write to this file (atomically) instead of stdout.",
+    )(function)
+
+
 def as_of_option(function: F) -> F:
     return click.option(
         "--as-of",
@@ -123,6 +134,17 @@ def as_of_option(function: F) -> F:
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def put_text(text: str, out_file: Path | None) -> None:
+    """The product: to stdout, or to ``--out FILE`` written atomically (said on stderr)."""
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    from rollout.files import write_atomically
+
+    write_atomically(out_file, text.encode("utf-8"))
+    say(f"wrote {out_file}")
 
 
 def say(message: str) -> None:

@@ -352,9 +352,7 @@ class _Text:
             [
                 deadline.day.isoformat(),
                 _in_days(deadline.day, self.board.as_of),
-                "sign-off cut-off"
-                if deadline.kind == "signoff_cutoff"
-                else f"announce {deadline.criticality} changes by",
+                deadline.what,
                 f"the {deadline.deployment.date} deployment",
             ]
             for deadline in deadlines
