@@ -271,7 +271,7 @@ def _print_report(
     rows: list[Row],
 ) -> None:
     out = print
-    version = importlib.metadata.version("rollout")
+    version = importlib.metadata.version(rollout.DISTRIBUTION)
     out(
         f"rollout {version} benchmark: {options.issues} issues ({options.open} open, "
         f"{options.milestone} in {project.milestone}), generated in {generated:.1f} s"

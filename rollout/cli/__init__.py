@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from rollout import DISTRIBUTION
 from rollout.cli.options import App, TrackerSpec, TrackerType
 from rollout.errors import RolloutError
 
@@ -44,7 +45,7 @@ class RolloutGroup(click.Group):
     help="gitlab | snapshot:PATH (default: [tracker] in the config).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say more on stderr about what is happening.")
-@click.version_option(package_name="rollout")
+@click.version_option(package_name=DISTRIBUTION)
 @click.pass_context
 def cli(
     ctx: click.Context, config_path: Path | None, tracker: TrackerSpec | None, verbose: bool
