@@ -48,7 +48,8 @@ def imported_modules(tmp_path: Path, *args: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [("schedule", "--months", "1"), ("calendar", "--months", "1", "--out", "feeds"), ("--help",)]
+    "args",
+    [("schedule", "--months", "1"), ("calendar", "--months", "1", "--out", "feeds"), ("--help",)],
 )
 def test_calendar_commands_do_not_import_gitlab(tmp_path: Path, args: tuple[str, ...]) -> None:
     modules = imported_modules(tmp_path, *args)
@@ -85,4 +86,9 @@ def test_the_public_api_names_what_it_exports() -> None:
 
 def test_help_loads_none_of_the_domain_modules(tmp_path: Path) -> None:
     modules = imported_modules(tmp_path, "--help")
-    assert not modules & {"rollout.board", "rollout.readiness", "rollout.schedule", "rollout.trackers"}
+    assert not modules & {
+        "rollout.board",
+        "rollout.readiness",
+        "rollout.schedule",
+        "rollout.trackers",
+    }

@@ -175,9 +175,14 @@ def test_it_installs_this_project_by_its_distribution_name() -> None:
 def test_it_stops_with_a_clear_line_when_the_repository_url_is_not_set(tmp_path: Path) -> None:
     [guard, _] = pipeline()["default"]["before_script"]
     env = {key: value for key, value in os.environ.items() if key != "ROLLOUT_REPO_URL"}
-    result = subprocess.run(["bash", "-c", guard], cwd=tmp_path, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", "-c", guard], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 1
-    assert result.stderr == "Set the CI/CD variable ROLLOUT_REPO_URL to the clone URL of rollout's repository\n"
+    assert (
+        result.stderr
+        == "Set the CI/CD variable ROLLOUT_REPO_URL to the clone URL of rollout's repository\n"
+    )
 
 
 @pytest.mark.slow
@@ -203,7 +208,11 @@ def test_the_install_lines_install_this_project_from_its_repository(tmp_path: Pa
         subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, check=True)
     rollout = environment / "bin" / "rollout"
     shipped = subprocess.run(
-        [environment / "bin" / "python", "-c", SHIPPED_TEMPLATES], capture_output=True, text=True, check=True
+        [environment / "bin" / "python", "-c", SHIPPED_TEMPLATES],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert shipped == sorted(
         str(path.relative_to(ROOT / "templates"))
@@ -215,10 +224,19 @@ def test_the_install_lines_install_this_project_from_its_repository(tmp_path: Pa
     assert version.stdout == f"rollout, version {project['version']}\n"
     feeds = subprocess.run(
         [rollout, "calendar", "--from", "2027-01-01", "--months", "2", "--out", "feeds"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert feeds.stderr.splitlines()[-2:] == ["wrote feeds/deployments.ics", "wrote feeds/deadlines.ics"]
-    assert "UID:deployment-2027-02@rollout.local" in (tmp_path / "feeds" / "deployments.ics").read_text()
+    assert feeds.stderr.splitlines()[-2:] == [
+        "wrote feeds/deployments.ics",
+        "wrote feeds/deadlines.ics",
+    ]
+    assert (
+        "UID:deployment-2027-02@rollout.local"
+        in (tmp_path / "feeds" / "deployments.ics").read_text()
+    )
 
 
 # Every file the installed rollout.templates package holds, subfolders included.
