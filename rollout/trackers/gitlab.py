@@ -23,7 +23,7 @@ import requests
 import requests.adapters
 
 from rollout.config import TrackerConfig
-from rollout.errors import TrackerError, TrackerNotSetUp
+from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
 from rollout.trackers import HISTORY, NO_GITLAB_TOKEN, IssueQuery, Json, Progress, Tracker
 
 log = logging.getLogger("rollout.gitlab")
@@ -99,9 +99,10 @@ class GitLabTracker(Tracker):
             found = listing.result()
             missing = [iid for iid in wanted if iid not in found]
             if missing:
-                raise TrackerError(
+                raise IssuesNotFound(
                     f"{_issues_named(missing, self.project_path)} not found "
-                    "(check the issue numbers)"
+                    "(check the issue numbers)",
+                    tuple(missing),
                 )
             extras = self._collect(pending, wanted, HISTORY, progress)
         for iid, extra in zip(wanted, extras, strict=True):
