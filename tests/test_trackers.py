@@ -323,7 +323,7 @@ def test_no_token_at_all(rollout: Rollout, monkeypatch: pytest.MonkeyPatch) -> N
         cli, ["--config", str(rollout.directory / "rollout.toml"), "check", "101"]
     )
     assert error_line(result) == (
-        "Error: no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+        "Error: no GitLab token: set GITLAB_TOKEN (in GitLab CI too: a CI job token cannot read issues), "
         "or name a python-gitlab config section in [tracker] gitlab_id"
     )
 

@@ -175,7 +175,7 @@ class Tracker(ABC):
 
 
 NO_GITLAB_TOKEN = (
-    "no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+    "no GitLab token: set GITLAB_TOKEN (in GitLab CI too: a CI job token cannot read issues), "
     "or name a python-gitlab config section in [tracker] gitlab_id"
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.parse
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -253,7 +254,8 @@ class GitLabTracker(Tracker):
                 error, gitlab.exceptions.GitlabParsingError
             )
             raise TrackerError(
-                _explain_gitlab(error, what, self.url), transient=transient
+                _explain_gitlab(error, what, self.url, bool(self.client.job_token)),
+                transient=transient,
             ) from None
         except requests.exceptions.Timeout:
             raise TrackerError(
@@ -282,7 +284,7 @@ def _issues_named(iids: Sequence[int], project: str) -> str:
 
 def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     """A client from GITLAB_URL and GITLAB_TOKEN (or CI_JOB_TOKEN), else a config section."""
-    url = os.environ.get("GITLAB_URL") or settings.url or os.environ.get("CI_SERVER_URL")
+    url = _gitlab_url(settings)
     token = os.environ.get("GITLAB_TOKEN")
     job_token = os.environ.get("CI_JOB_TOKEN")
     options: dict[str, Any] = {
@@ -314,17 +316,45 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     raise TrackerNotSetUp(NO_GITLAB_TOKEN)
 
 
-def _explain_gitlab(error: gitlab.exceptions.GitlabError, what: str, url: str) -> str:
+def _gitlab_url(settings: TrackerConfig) -> str | None:
+    """GITLAB_URL, else [tracker] url, else CI_SERVER_URL; an error when it is no web address
+    (the value is not echoed: it may hold a token)."""
+    for source, url in (
+        ("GITLAB_URL", os.environ.get("GITLAB_URL")),
+        ("[tracker] url", settings.url),
+        ("CI_SERVER_URL", os.environ.get("CI_SERVER_URL")),
+    ):
+        if not url:
+            continue
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TrackerError(
+                f"{source} is not a web address: write it as https://gitlab.example.com "
+                "(the scheme and the host of your GitLab)"
+            )
+        return url
+    return None
+
+
+def _explain_gitlab(
+    error: gitlab.exceptions.GitlabError, what: str, url: str, job_token: bool = False
+) -> str:
     code = error.response_code
     message = _one_line(str(error.error_message or "")) or "no message"
     # GitLab's messages usually start with the code already ("404 Project Not Found").
     status = message if message.startswith(str(code)) else f"{code} {message}"
     if isinstance(error, gitlab.exceptions.GitlabParsingError):
         return f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again"
+    if job_token and code in (401, 403, 404):
+        return (
+            f"GitLab refused the CI job token ({status}) while {what}: a job token cannot use "
+            "the issues, notes or milestones API; set GITLAB_TOKEN to an access token with the "
+            "api scope"
+        )
     if code == 401:
         return (
             f"GitLab rejected the token ({status}) while {what}; "
-            "check GITLAB_TOKEN (or CI_JOB_TOKEN) and that it has the api or read_api scope"
+            "check GITLAB_TOKEN and that it has the api or read_api scope"
         )
     if code == 403:
         return (
