@@ -39,3 +39,31 @@ def write_all_atomically(files: dict[Path, bytes]) -> None:
     """Write several files, each atomically; everything is rendered before the first write."""
     for path, content in files.items():
         write_atomically(path, content)
+
+
+def write_new(path: Path, content: bytes) -> None:
+    """Write ``path`` whole, only if no file is there: an existing file is never replaced,
+    even one that appears while this runs (the finished file is linked into place)."""
+    if path.exists():
+        raise OutputError(f"{path} already exists; move it away first, or write elsewhere")
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.link(temporary, path)
+    except FileExistsError:
+        raise OutputError(
+            f"{path} already exists; move it away first, or write elsewhere"
+        ) from None
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)

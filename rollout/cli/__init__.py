@@ -76,13 +76,14 @@ def _register() -> None:
     from rollout.cli.announce import announce
     from rollout.cli.calendar import calendar
     from rollout.cli.check import check
+    from rollout.cli.init import init
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
     from rollout.cli.snapshot import snapshot
     from rollout.cli.status import status
 
-    for command in (schedule, calendar, check, announce, notes, status, milestones, snapshot):
+    for command in (init, schedule, calendar, check, announce, notes, status, milestones, snapshot):
         cli.add_command(command)
 
 

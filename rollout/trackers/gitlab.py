@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import urllib.parse
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +24,15 @@ import requests.adapters
 
 from rollout.config import TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
-from rollout.trackers import HISTORY, NO_GITLAB_TOKEN, IssueQuery, Json, Progress, Tracker
+from rollout.trackers import (
+    HISTORY,
+    NO_GITLAB_TOKEN,
+    IssueQuery,
+    Json,
+    Progress,
+    Tracker,
+    is_web_address,
+)
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
@@ -326,8 +333,7 @@ def _gitlab_url(settings: TrackerConfig) -> str | None:
     ):
         if not url:
             continue
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not is_web_address(url):
             raise TrackerError(
                 f"{source} is not a web address: write it as https://gitlab.example.com "
                 "(the scheme and the host of your GitLab)"
