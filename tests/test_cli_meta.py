@@ -92,3 +92,43 @@ def test_help_loads_none_of_the_domain_modules(tmp_path: Path) -> None:
         "rollout.schedule",
         "rollout.trackers",
     }
+
+
+def help_examples() -> list[tuple[str, list[str]]]:
+    """Every example line of every command's --help: (command, its arguments after rollout)."""
+    import shlex
+
+    examples = []
+    for name, command in sorted(cli.commands.items()):
+        text = (command.help or "").split("Examples:", 1)[-1]
+        for line in text.splitlines():
+            if line.strip().startswith("rollout "):
+                words = shlex.split(line.split(" > ")[0])[1:]
+                examples.append((name, words))
+    return examples
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    help_examples(),
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
+def test_help_examples_parse_and_name_issues_of_the_example_data(
+    name: str, args: list[str]
+) -> None:
+    import json
+
+    import click
+
+    context = click.Context(cli, info_name="rollout")
+    rest = click.Command.parse_args(cli, context, list(args))
+    found, command, arguments = cli.resolve_command(context, rest)
+    assert found == name and command is not None
+    parsed = command.make_context(name, arguments, parent=context).params
+    snapshot = json.loads((ROOT / "examples" / "snapshot.json").read_text(encoding="utf-8"))
+    known = {issue["iid"] for issue in snapshot["issues"]}
+    issues = parsed.get("issues") or ([parsed["iid"]] if parsed.get("iid") else [])
+    for issue in issues:
+        assert getattr(issue, "iid", issue) in known, (
+            f"rollout {' '.join(args)}: #{issue} is not in examples/snapshot.json"
+        )

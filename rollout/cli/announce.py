@@ -43,9 +43,9 @@ def announce(app: App, iid: int, as_of: date | None, phase: str, fmt: str, post:
 
     \b
     Examples:
-      rollout announce 42
-      rollout announce 42 --phase reminder --format slack
-      rollout announce 42 --phase pre --post
+      rollout announce 101
+      rollout announce 102 --phase reminder --format slack
+      rollout announce 101 --phase pre --post
     """
     from rollout.announce import describe, post_announcement, render_announcement
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rollout.config import display_path
 from rollout.errors import IssuesNotFound, TrackerError
 from rollout.files import write_atomically
 from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
@@ -48,7 +49,7 @@ class SnapshotTracker(Tracker):
                 f'{path} is not a snapshot file: expected {{"project": {{...}}, "issues": [...]}}; '
                 "write one with rollout snapshot"
             )
-        return cls(data, str(path))
+        return cls(data, display_path(path))
 
     def project(self) -> Json:
         return dict(self.data["project"])
