@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
-from wcwidth import wcswidth
 
 # A cell with a colour: (text, a click colour name such as "red").
 Cell = str | tuple[str, str]
@@ -17,6 +16,10 @@ Cell = str | tuple[str, str]
 
 def display_width(text: str) -> int:
     """Columns ``text`` takes on a terminal; a character wcwidth cannot measure counts as 1."""
+    if text.isascii():  # one column a character; and no wcwidth import for `rollout schedule`
+        return len(text)
+    from wcwidth import wcswidth
+
     width = wcswidth(text)
     return width if width >= 0 else len(text)
 
