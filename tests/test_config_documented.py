@@ -78,8 +78,8 @@ def in_readme(readme: str, path: str, key: str) -> bool:
     """`path.key` in the Configuration section, or a row for the table (`path`, `[path]`,
     `[[path]]`, `path.*` or `path.<name>`) that names the key in backticks."""
     section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    if f"`{path}.{key}`" in section:
-        return True
+    if re.search(rf"`{re.escape(path)}\.{re.escape(key)}(\.\*|\.<\w+>)?`", section):
+        return True  # the key, or a table of names of the user's own (`path.key.<name>`)
     table = re.compile(rf"`(\[\[?{re.escape(path)}\]\]?|{re.escape(path)}(\.\*|\.<\w+>)?)`")
     for row in section.splitlines():
         head = row.split(" | ", 1)[0]
