@@ -7,8 +7,10 @@ Regenerate the committed rollout.toml after changing the template: python tests/
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import time_machine
 from conftest import RunCli
 
 from rollout.config import load_config
@@ -42,6 +44,7 @@ def test_the_committed_example_is_the_template_with_the_examples_values() -> Non
     )
 
 
+@time_machine.travel(datetime(2027, 1, 20, 12, tzinfo=UTC))
 def test_the_starter_loads_and_the_calendar_works_without_a_token(
     run: RunCli, workdir: Path
 ) -> None:
