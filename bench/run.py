@@ -109,10 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def measure(
-    project: Project, latency: float, concurrency: int, repeat: int, months: int = CENTURY
+    project: Project,
+    latency: float,
+    concurrency: int,
+    repeat: int,
+    months: int = CENTURY,
+    clock: datetime | None = None,
 ) -> tuple[Row, Row, list[Row]]:
     """Serve ``project`` with ``latency``, run every command ``repeat`` times and judge
-    each against its targets: the two start-up references, then the command rows."""
+    each against its targets: the two start-up references, then the command rows.
+
+    With ``clock``, every command runs as if it were that moment (time-machine, started by
+    a sitecustomize module): for tests, which never read the real clock."""
     slack_state = SlackState()
     slack_state.add_channel(SLACK_CHANNEL)
     with (
@@ -123,7 +131,9 @@ def measure(
         directory = Path(scratch)
         _write_configs(directory, project, concurrency)
         env = _environment(server, slack)
-        rows = _rows(project, Needs(project), directory, months)
+        if clock is not None:
+            env["PYTHONPATH"] = str(_frozen_clock(directory, clock))
+        rows = _rows(project, Needs(project), directory, months, clock or datetime.now(UTC))
         click_row = Row("start-up: python, click", [sys.executable, "-c", "import click"])
         floor_row = Row("start-up: python, click, gitlab", [sys.executable, "-c", GITLAB_FLOOR])
         _warm_up(rows, directory, env)
@@ -158,7 +168,18 @@ def _rollout() -> list[str]:
     return [script] if script else [sys.executable, "-m", "rollout"]
 
 
-def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[Row]:
+def _frozen_clock(directory: Path, clock: datetime) -> Path:
+    """A folder whose sitecustomize module sets every Python started with it to ``clock``."""
+    folder = directory / "clock"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        f"import time_machine\ntime_machine.travel({clock.timestamp()!r}).start()\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def _rows(project: Project, needs: Needs, directory: Path, months: int, now: datetime) -> list[Row]:
     rollout = _rollout()
     in_milestone = milestone_iids(project)
     one, fifty = in_milestone[:1], in_milestone[:50]
@@ -200,7 +221,7 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
         Row(
             "rollout snapshot",
             [*rollout, "snapshot", "--out", str(directory / "snapshot.json")],
-            need=needs.snapshot(datetime.now(UTC)),
+            need=needs.snapshot(now),
         ),
         Row(
             f"rollout calendar, {_span(months)}",
@@ -350,7 +371,7 @@ def _print_report(
     rows: list[Row],
 ) -> None:
     out = print
-    version = importlib.metadata.version("rollout")
+    version = importlib.metadata.version(rollout.DISTRIBUTION)
     out(
         f"rollout {version} benchmark: {options.issues} issues ({options.open} open, "
         f"{options.milestone} in {project.milestone}), generated in {generated:.1f} s"

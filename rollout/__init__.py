@@ -10,6 +10,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# The name pip installs rollout by ("rollout" on the public index is someone else's); the
+# import package and the command are rollout.
+DISTRIBUTION = "rollout-calendar"
+
 if TYPE_CHECKING:
     from rollout.board import Board, board_issues, build_board
     from rollout.business_days import BusinessCalendar

@@ -406,7 +406,7 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
         path = find_config(cwd)
         if path is None:
             return Config()
-    source = _display_name(path, cwd)
+    source = display_path(path, cwd)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -416,7 +416,10 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
     return parse_config(text, source=source, base_dir=path.parent)
 
 
-def _display_name(path: Path, cwd: Path) -> str:
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """``path`` as people want to read it: relative to ``cwd`` (default: the current
+    directory) when it is inside it."""
+    cwd = cwd or Path.cwd()
     try:
         return str(path.resolve().relative_to(cwd.resolve()))
     except ValueError:

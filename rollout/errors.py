@@ -30,6 +30,14 @@ class TrackerError(RolloutError):
         self.transient = transient
 
 
+class IssuesNotFound(TrackerError):
+    """Some of the issues asked for are not in the tracker; ``missing`` are their numbers."""
+
+    def __init__(self, message: str, missing: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 class TrackerNotSetUp(TrackerError):
     """No tracker is set up for this run: none configured, or no GitLab credentials.
 

@@ -4,7 +4,7 @@ business, not a test's: python -m bench.)"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,11 +12,17 @@ from bench.needs import NOTHING
 from bench.project import generate
 from bench.run import Requests, Row, measure
 
+pytestmark = pytest.mark.slow  # a project of 400 issues, and every command as a process
+
+# The project is dated back from this day, and every command runs as on it.
+TODAY = date(2027, 1, 20)
+
 
 @pytest.fixture(scope="module")
 def rows() -> list[Row]:
-    project = generate(issues=400, open_issues=80, in_milestone=12, seed=3, today=date.today())
-    _, _, measured = measure(project, latency=0.0, concurrency=4, repeat=1, months=12)
+    project = generate(issues=400, open_issues=80, in_milestone=12, seed=3, today=TODAY)
+    clock = datetime(2027, 1, 20, 10, 30, tzinfo=UTC)
+    _, _, measured = measure(project, latency=0.0, concurrency=4, repeat=1, months=12, clock=clock)
     return measured
 
 

@@ -134,7 +134,7 @@ def test_a_gitlab_tracker_without_a_token_is_skipped_without_importing_gitlab(
     assert result.returncode == 0
     lines = result.stderr.splitlines()
     assert (
-        "changes.ics skipped: no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+        "changes.ics skipped: no GitLab token: set GITLAB_TOKEN (in GitLab CI too: a CI job token cannot read issues), "
         "or name a python-gitlab config section in [tracker] gitlab_id"
     ) in lines
     imported = {

@@ -100,3 +100,72 @@ def test_hostile_title_cannot_drive_the_terminal(run: RunCli, workdir: Path) -> 
         and "\u202e" not in result.stdout
     )
     assert result.stdout.splitlines()[1] == "  Evil [2J]0;pwned title with newline"
+
+
+def test_an_unknown_issue_is_named_on_stderr_and_hides_no_verdict(run: RunCli) -> None:
+    result = run("--tracker", TRACKER, "check", "999", "101", "998", "--as-of", "2027-01-20")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("#101 Ready — ships 2027-02-01, standard deployment\n")
+    assert result.stdout.count("Ready") == 1
+    assert result.stderr == f"Error: issue #999, #998 not found in the snapshot {SNAPSHOT}\n"
+    as_json = run(
+        "--tracker", TRACKER, "check", "101", "999", "106", "--as-of", "2027-01-20", "--json"
+    )
+    assert as_json.exit_code == 2
+    assert [verdict["iid"] for verdict in json.loads(as_json.stdout)] == [101, 106]
+    alone = run("--tracker", TRACKER, "check", "999", "--json")
+    assert (alone.exit_code, alone.stdout) == (2, "")
+
+
+def test_an_unknown_issue_on_gitlab_hides_no_verdict_either(workdir: Path) -> None:
+    from click.testing import CliRunner
+    from gitlab_server import GitLabServer
+    from scenarios import load_story
+
+    from rollout.cli import cli
+
+    story = (Path(__file__).parent / "stories" / "support_ops.story").read_text(encoding="utf-8")
+    (workdir / "rollout.toml").write_text(
+        f'[tracker]\nkind = "gitlab"\nproject = "{PROJECT}"\n', encoding="utf-8"
+    )
+    with GitLabServer(load_story(story)) as server:
+        runner = CliRunner(env={"GITLAB_URL": server.url, "GITLAB_TOKEN": server.token})
+        result = runner.invoke(cli, ["check", "101", "999", "102", "--as-of", "2027-01-20"])
+    assert result.exit_code == 2
+    assert [line for line in result.stdout.splitlines() if line.startswith("#")] == [
+        "#101 Ready — ships 2027-02-01, standard deployment",
+        "#102 Ready — ships 2027-02-01, standard deployment",
+    ]
+    assert result.stderr == f"Error: issue #999 of {PROJECT} not found (check the issue numbers)\n"
+
+
+PROJECT = "gitlab-com/gl-security/corp/cust-support-ops/issue-tracker"
+
+
+def test_issues_are_written_as_gitlab_writes_them(run: RunCli) -> None:
+    plain = run("--tracker", TRACKER, "check", "101", "--as-of", "2027-01-20").stdout
+    for written in (
+        "#101",
+        f"{PROJECT}#101",
+        f"{PROJECT.upper()}#101",
+        f"https://gitlab.example.com/{PROJECT}/-/issues/101",
+    ):
+        result = run("--tracker", TRACKER, "check", written, "--as-of", "2027-01-20")
+        assert (result.exit_code, result.stdout) == (0, plain), written
+
+
+def test_an_issue_of_another_project_is_refused(run: RunCli) -> None:
+    result = run("--tracker", TRACKER, "check", "101", "other/project#101")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: other/project#101 is an issue of other/project, but the tracker is {PROJECT}; "
+        "check [tracker] project, or write the issue's number alone\n"
+    )
+
+
+def test_what_is_not_an_issue_is_a_usage_error(run: RunCli) -> None:
+    for written in ("abc", "#", "0", "#-1", "project101", "group/project101", "101#"):
+        result = run("--tracker", TRACKER, "check", written)
+        assert result.exit_code == 2, written
+        assert f"{written!r} is not an issue; write 101, #101 or group/project#101" in result.stderr

@@ -63,17 +63,15 @@ def test_help_does_not_import_the_heavy_libraries(tmp_path: Path) -> None:
     assert not {m for m in modules if m.split(".")[0] in heavy}
 
 
-def test_every_package_is_listed_for_the_wheel() -> None:
-    import tomllib
+def test_version_is_the_installed_distributions() -> None:
+    from importlib import metadata
 
-    listed = set(
-        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    )
-    found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for init in (ROOT / "rollout").rglob("__init__.py")
-    }
-    assert found | {"rollout.templates"} == listed
+    from click.testing import CliRunner
+
+    import rollout
+
+    result = CliRunner().invoke(cli, ["--version"], prog_name="rollout")
+    assert result.output == f"rollout, version {metadata.version(rollout.DISTRIBUTION)}\n"
 
 
 def test_the_public_api_names_what_it_exports() -> None:
@@ -94,3 +92,43 @@ def test_help_loads_none_of_the_domain_modules(tmp_path: Path) -> None:
         "rollout.schedule",
         "rollout.trackers",
     }
+
+
+def help_examples() -> list[tuple[str, list[str]]]:
+    """Every example line of every command's --help: (command, its arguments after rollout)."""
+    import shlex
+
+    examples = []
+    for name, command in sorted(cli.commands.items()):
+        text = (command.help or "").split("Examples:", 1)[-1]
+        for line in text.splitlines():
+            if line.strip().startswith("rollout "):
+                words = shlex.split(line.split(" > ")[0])[1:]
+                examples.append((name, words))
+    return examples
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    help_examples(),
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
+def test_help_examples_parse_and_name_issues_of_the_example_data(
+    name: str, args: list[str]
+) -> None:
+    import json
+
+    import click
+
+    context = click.Context(cli, info_name="rollout")
+    rest = click.Command.parse_args(cli, context, list(args))
+    found, command, arguments = cli.resolve_command(context, rest)
+    assert found == name and command is not None
+    parsed = command.make_context(name, arguments, parent=context).params
+    snapshot = json.loads((ROOT / "examples" / "snapshot.json").read_text(encoding="utf-8"))
+    known = {issue["iid"] for issue in snapshot["issues"]}
+    issues = parsed.get("issues") or ([parsed["iid"]] if parsed.get("iid") else [])
+    for issue in issues:
+        assert getattr(issue, "iid", issue) in known, (
+            f"rollout {' '.join(args)}: #{issue} is not in examples/snapshot.json"
+        )

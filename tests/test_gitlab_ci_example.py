@@ -8,6 +8,8 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
+import venv
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ SAMPLE = {
     "iid": "101",
     "YEAR": "2027",
     "NEXT_YEAR": "2028",
-    "ROLLOUT_PACKAGE": "rollout",
+    "ROLLOUT_REPO_URL": "https://gitlab.example.com/tools/rollout.git",
+    "ROLLOUT_REF": "main",
     "CI_PAGES_URL": "https://ops.gitlab.io/tracker",
 }
 # Keys at the top of a .gitlab-ci.yml that are not jobs.
@@ -306,3 +309,94 @@ def test_the_pages_job_builds_the_site_from_the_published_feeds(tmp_path: Path) 
         f"webcal://{url.removeprefix('http://').rstrip('/')}/deployments.ics"
         in (site / "index.html").read_text()
     )
+
+
+def test_it_installs_this_project_by_its_distribution_name() -> None:
+    """pip checks the name before "@" against the metadata it builds: the one in pyproject."""
+    import rollout
+
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    assert name == rollout.DISTRIBUTION == "rollout-calendar"
+    [install] = [line for line in pipeline()["default"]["before_script"] if "pip install" in line]
+    assert f'"{name} @ git+${{ROLLOUT_REPO_URL}}@${{ROLLOUT_REF}}"' in install
+
+
+def test_it_stops_with_a_clear_line_when_the_repository_url_is_not_set(tmp_path: Path) -> None:
+    [guard, _] = pipeline()["default"]["before_script"]
+    env = {key: value for key, value in os.environ.items() if key != "ROLLOUT_REPO_URL"}
+    result = subprocess.run(
+        ["bash", "-c", guard], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "Set the CI/CD variable ROLLOUT_REPO_URL to the clone URL of rollout's repository\n"
+    )
+
+
+@pytest.mark.slow
+def test_the_install_lines_install_this_project_from_its_repository(tmp_path: Path) -> None:
+    """The job's own before_script, run in a fresh virtual environment with ROLLOUT_REPO_URL set
+    to this repository and ROLLOUT_REF to its current commit (what is committed is installed),
+    gives a plain install whose `rollout` finds its templates from any directory."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    env = {
+        **os.environ,
+        "PATH": f"{environment / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        # pip's own parser wants a host in a file URL.
+        "ROLLOUT_REPO_URL": f"file://localhost{ROOT.resolve()}",
+        "ROLLOUT_REF": commit,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    for line in pipeline()["default"]["before_script"]:
+        subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, check=True)
+    rollout = environment / "bin" / "rollout"
+    shipped = subprocess.run(
+        [environment / "bin" / "python", "-c", SHIPPED_TEMPLATES],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert shipped == sorted(
+        str(path.relative_to(ROOT / "templates"))
+        for path in (ROOT / "templates").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+    version = subprocess.run([rollout, "--version"], capture_output=True, text=True, check=True)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert version.stdout == f"rollout, version {project['version']}\n"
+    feeds = subprocess.run(
+        [rollout, "calendar", "--from", "2027-01-01", "--months", "2", "--out", "feeds"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert feeds.stderr.splitlines()[-2:] == [
+        "wrote feeds/deployments.ics",
+        "wrote feeds/deadlines.ics",
+    ]
+    assert (
+        "UID:deployment-2027-02@rollout.local"
+        in (tmp_path / "feeds" / "deployments.ics").read_text()
+    )
+
+
+# Every file the installed rollout.templates package holds, subfolders included.
+SHIPPED_TEMPLATES = """
+from importlib import resources
+def walk(folder, prefix=""):
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                yield from walk(entry, f"{prefix}{entry.name}/")
+        else:
+            yield prefix + entry.name
+print("\\n".join(sorted(walk(resources.files("rollout.templates")))))
+"""

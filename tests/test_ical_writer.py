@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pytest
 import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,6 +93,7 @@ def as_icalendar_writes_it(events: list[FeedEvent]) -> bytes:
     return bytes(calendar.to_ical())
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.lists(feed_events(), max_size=4, unique_by=lambda event: event.uid))
 def test_events_are_written_as_icalendar_writes_them(events: list[FeedEvent]) -> None:

@@ -640,23 +640,6 @@ def test_a_team_overrides_a_site_template_or_the_stylesheet(run: RunCli, workdir
     assert "Next deployment" in (workdir / "public" / "index.html").read_text()  # rollout's own
 
 
-def test_every_site_file_ships_in_the_wheel() -> None:
-    import fnmatch
-    import tomllib
-
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "package-data"
-    ]["rollout.templates"]
-    shipped = [
-        p.relative_to(ROOT / "templates").as_posix()
-        for p in (ROOT / "templates").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
-    ]
-    for name in shipped:
-        if name != "__init__.py":
-            assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
-
-
 # ------------------------------------------------------------------ colours
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner, Result
 from gitlab_server import GitLabServer, GitLabState
 from scenarios import load_story
@@ -191,10 +192,11 @@ def test_changes_ics_reads_histories_only_of_issues_in_a_shipping_stage(
     assert all(kinds == ["links", "notes", "resource_label_events"] for kinds in read.values())
 
 
+@time_machine.travel(datetime(2027, 3, 1, 12, tzinfo=UTC))
 def test_a_snapshot_reads_no_history_of_an_issue_closed_long_ago_but_touched_lately(
     rollout: Rollout, server: GitLabServer, workdir: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = datetime(2027, 3, 1, 12, tzinfo=UTC)  # what the snapshot's "last 90 days" count back from
     server.state.add_issue(PROJECT, 900, "Old news", "alice", now - timedelta(days=300))
     server.state.close_issue(PROJECT, 900, at=now - timedelta(days=200))
     server.state.change_labels(PROJECT, 900, add=["Priority::4"], at=now - timedelta(days=1))
@@ -321,7 +323,7 @@ def test_no_token_at_all(rollout: Rollout, monkeypatch: pytest.MonkeyPatch) -> N
         cli, ["--config", str(rollout.directory / "rollout.toml"), "check", "101"]
     )
     assert error_line(result) == (
-        "Error: no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+        "Error: no GitLab token: set GITLAB_TOKEN (in GitLab CI too: a CI job token cannot read issues), "
         "or name a python-gitlab config section in [tracker] gitlab_id"
     )
 

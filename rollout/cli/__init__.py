@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from rollout import DISTRIBUTION
 from rollout.cli.options import App, TrackerSpec, TrackerType
 from rollout.errors import RolloutError
 
@@ -44,7 +45,7 @@ class RolloutGroup(click.Group):
     help="gitlab | snapshot:PATH (default: [tracker] in the config).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say more on stderr about what is happening.")
-@click.version_option(package_name="rollout")
+@click.version_option(package_name=DISTRIBUTION)
 @click.pass_context
 def cli(
     ctx: click.Context, config_path: Path | None, tracker: TrackerSpec | None, verbose: bool
@@ -77,6 +78,7 @@ def _register() -> None:
     from rollout.cli.check import check
     from rollout.cli.digest import digest
     from rollout.cli.incident import incident
+    from rollout.cli.init import init
     from rollout.cli.milestones import milestones
     from rollout.cli.notes import notes
     from rollout.cli.schedule import schedule
@@ -85,7 +87,7 @@ def _register() -> None:
     from rollout.cli.status import status
     from rollout.cli.triage import triage
 
-    for command in (schedule, calendar, check, announce, notes, status, milestones, snapshot):
+    for command in (init, schedule, calendar, check, announce, notes, status, milestones, snapshot):
         cli.add_command(command)
     cli.add_command(triage)
     cli.add_command(incident)

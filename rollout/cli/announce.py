@@ -66,9 +66,9 @@ def announce(
 
     \b
     Examples:
-      rollout announce 42
-      rollout announce 42 --phase reminder --format slack
-      rollout announce 42 --phase pre --post
+      rollout announce 101
+      rollout announce 102 --phase reminder --format slack
+      rollout announce 101 --phase pre --post
       rollout announce --due --as-of 2027-01-29
       rollout --tracker gitlab announce --due --post
     """

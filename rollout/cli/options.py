@@ -6,8 +6,9 @@ Nothing heavy is imported here: ``rollout --help`` must start fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -37,6 +38,53 @@ class DateType(click.ParamType):  # type: ignore[type-arg]
 
 
 DATE = DateType()
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """An issue as it was written: 101, #101, group/project#101 or the issue's web address."""
+
+    iid: int
+    project: str | None = None  # when the reference names one
+
+    def __str__(self) -> str:
+        return f"{self.project}#{self.iid}" if self.project else f"#{self.iid}"
+
+
+_PROJECT = r"(?P<project>[\w.-]+(?:/[\w.-]+)+)"
+_ISSUE_REFERENCE = re.compile(rf"(?:{_PROJECT}#|#)?(?P<iid>\d+)")
+_ISSUE_URL = re.compile(rf"https?://[^/\s]+/{_PROJECT}/-/issues/(?P<iid>\d+)/?")
+
+
+class IssueType(click.ParamType):  # type: ignore[type-arg]
+    name = "IID"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> IssueRef:
+        if isinstance(value, IssueRef):
+            return value
+        text = str(value).strip()
+        match = _ISSUE_REFERENCE.fullmatch(text) or _ISSUE_URL.fullmatch(text)
+        if match is None or int(match["iid"]) < 1:
+            self.fail(f"{text!r} is not an issue; write 101, #101 or group/project#101", param, ctx)
+        return IssueRef(int(match["iid"]), match["project"])
+
+
+ISSUE = IssueType()
+
+
+def issue_numbers(refs: Sequence[IssueRef], project_path: str) -> list[int]:
+    """The numbers of ``refs``; a reference that names a project must name the tracker's."""
+    from rollout.errors import TrackerError
+
+    for ref in refs:
+        if ref.project is not None and ref.project.casefold() != project_path.casefold():
+            raise TrackerError(
+                f"{ref} is an issue of {ref.project}, but the tracker is {project_path}; "
+                "check [tracker] project, or write the issue's number alone"
+            )
+    return [ref.iid for ref in refs]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ gives the same answers through either.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -206,9 +207,15 @@ class Tracker(ABC):
 
 
 NO_GITLAB_TOKEN = (
-    "no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
+    "no GitLab token: set GITLAB_TOKEN (in GitLab CI too: a CI job token cannot read issues), "
     "or name a python-gitlab config section in [tracker] gitlab_id"
 )
+
+
+def is_web_address(url: str) -> bool:
+    """An http(s) URL with a host, as GitLab's address must be."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def open_tracker(config: Config, kind: str | None = None, path: Path | None = None) -> Tracker:

@@ -23,8 +23,16 @@ import requests
 import requests.adapters
 
 from rollout.config import TrackerConfig
-from rollout.errors import TrackerError, TrackerNotSetUp
-from rollout.trackers import HISTORY, NO_GITLAB_TOKEN, IssueQuery, Json, Progress, Tracker
+from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
+from rollout.trackers import (
+    HISTORY,
+    NO_GITLAB_TOKEN,
+    IssueQuery,
+    Json,
+    Progress,
+    Tracker,
+    is_web_address,
+)
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
@@ -99,9 +107,10 @@ class GitLabTracker(Tracker):
             found = listing.result()
             missing = [iid for iid in wanted if iid not in found]
             if missing:
-                raise TrackerError(
+                raise IssuesNotFound(
                     f"{_issues_named(missing, self.project_path)} not found "
-                    "(check the issue numbers)"
+                    "(check the issue numbers)",
+                    tuple(missing),
                 )
             extras = self._collect(pending, wanted, HISTORY, progress)
         for iid, extra in zip(wanted, extras, strict=True):
@@ -273,7 +282,8 @@ class GitLabTracker(Tracker):
                 error, gitlab.exceptions.GitlabParsingError
             )
             raise TrackerError(
-                _explain_gitlab(error, what, self.url), transient=transient
+                _explain_gitlab(error, what, self.url, bool(self.client.job_token)),
+                transient=transient,
             ) from None
         except requests.exceptions.Timeout:
             raise TrackerError(
@@ -302,7 +312,7 @@ def _issues_named(iids: Sequence[int], project: str) -> str:
 
 def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     """A client from GITLAB_URL and GITLAB_TOKEN (or CI_JOB_TOKEN), else a config section."""
-    url = os.environ.get("GITLAB_URL") or settings.url or os.environ.get("CI_SERVER_URL")
+    url = _gitlab_url(settings)
     token = os.environ.get("GITLAB_TOKEN")
     job_token = os.environ.get("CI_JOB_TOKEN")
     options: dict[str, Any] = {
@@ -334,17 +344,44 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     raise TrackerNotSetUp(NO_GITLAB_TOKEN)
 
 
-def _explain_gitlab(error: gitlab.exceptions.GitlabError, what: str, url: str) -> str:
+def _gitlab_url(settings: TrackerConfig) -> str | None:
+    """GITLAB_URL, else [tracker] url, else CI_SERVER_URL; an error when it is no web address
+    (the value is not echoed: it may hold a token)."""
+    for source, url in (
+        ("GITLAB_URL", os.environ.get("GITLAB_URL")),
+        ("[tracker] url", settings.url),
+        ("CI_SERVER_URL", os.environ.get("CI_SERVER_URL")),
+    ):
+        if not url:
+            continue
+        if not is_web_address(url):
+            raise TrackerError(
+                f"{source} is not a web address: write it as https://gitlab.example.com "
+                "(the scheme and the host of your GitLab)"
+            )
+        return url
+    return None
+
+
+def _explain_gitlab(
+    error: gitlab.exceptions.GitlabError, what: str, url: str, job_token: bool = False
+) -> str:
     code = error.response_code
     message = _one_line(str(error.error_message or "")) or "no message"
     # GitLab's messages usually start with the code already ("404 Project Not Found").
     status = message if message.startswith(str(code)) else f"{code} {message}"
     if isinstance(error, gitlab.exceptions.GitlabParsingError):
         return f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again"
+    if job_token and code in (401, 403, 404):
+        return (
+            f"GitLab refused the CI job token ({status}) while {what}: a job token cannot use "
+            "the issues, notes or milestones API; set GITLAB_TOKEN to an access token with the "
+            "api scope"
+        )
     if code == 401:
         return (
             f"GitLab rejected the token ({status}) while {what}; "
-            "check GITLAB_TOKEN (or CI_JOB_TOKEN) and that it has the api or read_api scope"
+            "check GITLAB_TOKEN and that it has the api or read_api scope"
         )
     if code == 403:
         return (

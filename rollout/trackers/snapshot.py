@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rollout.errors import TrackerError
+from rollout.config import display_path
+from rollout.errors import IssuesNotFound, TrackerError
 from rollout.files import write_atomically
 from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
 
@@ -48,7 +49,7 @@ class SnapshotTracker(Tracker):
                 f'{path} is not a snapshot file: expected {{"project": {{...}}, "issues": [...]}}; '
                 "write one with rollout snapshot"
             )
-        return cls(data, str(path))
+        return cls(data, display_path(path))
 
     def project(self) -> Json:
         return dict(self.data["project"])
@@ -61,7 +62,9 @@ class SnapshotTracker(Tracker):
         missing = [iid for iid in iids if iid not in self._by_iid]
         if missing:
             names = ", ".join(f"#{iid}" for iid in missing)
-            raise TrackerError(f"issue {names} not found in the snapshot {self.source}")
+            raise IssuesNotFound(
+                f"issue {names} not found in the snapshot {self.source}", tuple(missing)
+            )
         return [self._by_iid[iid] for iid in iids]
 
     def list_json(

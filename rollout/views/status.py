@@ -27,13 +27,12 @@ from rollout.readiness import DEPLOYMENT_NAMES, Verdict
 from rollout.safety import terminal_text
 from rollout.views import iso_day
 from rollout.views.check import check_json
-from rollout.views.table import Cell, styled_table
+from rollout.views.table import Cell, paint, styled_table
 
-# ANSI SGR parameters
-BOLD = "1"
-RED = "31"
-GREEN = "32"
-YELLOW = "33"
+# click's colour names
+RED = "red"
+GREEN = "green"
+YELLOW = "yellow"
 
 # --------------------------------------------------------------------------- JSON
 
@@ -200,7 +199,7 @@ class _Text:
         self.color = color
 
     def heading(self, text: str) -> str:
-        return f"\x1b[{BOLD}m{text}\x1b[0m\n" if self.color else f"{text}\n"
+        return f"{paint(text, bold=True)}\n" if self.color else f"{text}\n"
 
     def table(self, headers: list[str], rows: list[list[Cell]]) -> str:
         return styled_table(headers, rows, self.color)
@@ -341,7 +340,7 @@ class _Text:
                 )
                 style = RED if mark == "✗" else YELLOW
                 detail = f"{check.id}: {terminal_text(check.detail, 400)}"
-                mark_text = f"\x1b[{style}m{mark}\x1b[0m" if self.color else mark
+                mark_text = paint(mark, style) if self.color else mark
                 lines.append(f"    {mark_text} {detail}\n")
         return "".join(lines)
 
