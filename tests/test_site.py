@@ -191,6 +191,18 @@ def test_the_board_page_is_the_status_board(site: dict[str, bytes]) -> None:
     assert "Nobody to remind." in text
 
 
+def test_the_board_page_lists_the_open_incidents_and_when_to_escalate(
+    site: dict[str, bytes],
+) -> None:
+    board = site["board.html"].decode()
+    section = board[board.index('id="incidents"') : board.index('id="stages"')]
+    rows = section.split("<tr>")[2:]
+    assert [re.search(r'class="ref">(#\d+)', row).group(1) for row in rows] == ["#109", "#117"]  # type: ignore[union-attr]
+    assert '<time datetime="2027-01-09">Sat 9 Jan 2027</time>, 08:10 UTC' in rows[0]
+    assert "overdue" in rows[0] and "Mission Critical" in rows[0]
+    assert "waiting" in rows[1] and "overdue" not in rows[1]
+
+
 def test_release_notes_pages_and_their_list(site: dict[str, bytes]) -> None:
     found = pages(site)
     february = found["notes/2027-02-01.html"].text

@@ -72,5 +72,4 @@ def site(app: App, out_dir: Path, as_of: date | None, months: int) -> None:
     publish_site(files, out_dir)
     pages = sum(1 for name in files if name.endswith(".html"))
     feeds = sum(1 for name in files if name.endswith(".ics"))
-    size = sum(len(content) for content in files.values())
-    say(f"wrote {out_dir}/: {pages} pages, {feeds} feeds, {len(files)} files, {size:,} bytes")
+    say(f"wrote {out_dir}/: {pages} pages, {feeds} feeds, {len(files)} files")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -66,6 +66,12 @@ def time_tag(day: date, style: str = "medium") -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), human_date(day, style))
 
 
+def moment_tag(moment: datetime) -> Markup:
+    """A time of day for people, "Sat 9 Jan 2027, 10:10 UTC": its date inside a <time>,
+    as every date of the site is (PRODUCT.md §10)."""
+    return Markup("{}, {} {}").format(time_tag(moment.date()), f"{moment:%H:%M}", moment.tzname())
+
+
 def with_time_tags(text: str) -> Markup:
     """Escaped text (or Markup as it is) with every ISO date in it inside a <time>."""
 
@@ -93,6 +99,7 @@ def relative(days: int) -> str:
 def install_filters(templates: Templates) -> None:
     filters = templates.environment.filters
     filters["time_tag"] = time_tag
+    filters["moment_tag"] = moment_tag
     filters["dates"] = with_time_tags
     filters["relative"] = relative
 
@@ -397,6 +404,18 @@ class _Pages:
                     "blocked_by": self.blockers(escalation.issue, escalation.blocked_by),
                 }
                 for escalation in board.blocked
+            ],
+            "incidents": [
+                {
+                    **self.issue(incident.issue),
+                    "system": HTML.inline(incident.system),
+                    "tier": incident.tier,
+                    "wait": str(incident.wait) if incident.wait else None,
+                    "escalate_by": incident.escalate_by,
+                    "overdue": incident.overdue,
+                    "problem": incident.problem,
+                }
+                for incident in board.incidents
             ],
             "waiting": [
                 {
