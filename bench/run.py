@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with
 from gitlab_server import GitLabServer, RecordedRequest  # noqa: E402
 
 import rollout  # noqa: E402
+from rollout.trackers.cache import remove_cache  # noqa: E402
 from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
 from bench.needs import NOTHING, Need, Needs  # noqa: E402
 from bench.project import Project, generate, milestone_iids  # noqa: E402
@@ -44,6 +45,7 @@ CENTURY = 1200  # months
 # The least any command that reads GitLab through python-gitlab starts with: the client
 # object imports python-gitlab's API classes.
 GITLAB_FLOOR = "import click, gitlab; gitlab.Gitlab('http://127.0.0.1')"
+CACHE_FILE = "history-cache.sqlite"  # beside the configs: [cache] path
 PER_ISSUE = re.compile(r"/issues/\d+/(resource_label_events|links|notes)$")
 
 
@@ -199,7 +201,8 @@ def _span(months: int) -> str:
 def _write_configs(directory: Path, project: Project, concurrency: int) -> None:
     (directory / "plain.toml").write_text("# the built-in defaults\n", encoding="utf-8")
     (directory / "gitlab.toml").write_text(
-        f'[tracker]\nkind = "gitlab"\nproject = "{project.path}"\nconcurrency = {concurrency}\n',
+        f'[tracker]\nkind = "gitlab"\nproject = "{project.path}"\nconcurrency = {concurrency}\n'
+        f'[cache]\npath = "{CACHE_FILE}"\n',
         encoding="utf-8",
     )
 
@@ -234,6 +237,7 @@ def _measure(
     row: Row, server: GitLabServer, directory: Path, env: dict[str, str], repeat: int
 ) -> None:
     for _ in range(repeat):
+        remove_cache(directory / CACHE_FILE)  # every run of these rows is a cold one
         server.reset_requests()
         row.runs.append(run_once(_command(row, directory), env, directory, row.ok_codes))
         made = Requests.of(server.requests)

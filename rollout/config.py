@@ -240,6 +240,14 @@ class AnnounceConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """The local history cache (PRODUCT.md §9)."""
+
+    enabled: bool = True
+    path: Path | None = None  # None: the user cache directory, one file per host and project
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = BUILT_IN
     schedule: SchedulePolicy = SchedulePolicy()
@@ -252,6 +260,7 @@ class Config:
     targets: Targets = Targets()
     announce: AnnounceConfig = AnnounceConfig()
     templates_dir: Path | None = None
+    cache: CacheConfig = CacheConfig()
 
 
 # --------------------------------------------------------------------------- finding
@@ -309,6 +318,7 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         targets=_read_targets(root.table("targets")),
         announce=_read_announce(root.table("announce"), root.table("audiences")),
         templates_dir=_read_templates(root.table("templates"), base_dir or Path.cwd()),
+        cache=_read_cache(root.table("cache"), base_dir or Path.cwd()),
     )
     root.finish()
     return config
@@ -739,3 +749,10 @@ def _read_templates(table: _Table, base_dir: Path) -> Path | None:
     if not path.is_dir():
         raise table.error("dir", f"{path} is not a directory")
     return path
+
+
+def _read_cache(table: _Table, base_dir: Path) -> CacheConfig:
+    enabled = table.get("enabled", bool, True, "true or false")
+    path = table.text("path", "")
+    table.finish()
+    return CacheConfig(enabled, (base_dir / path) if path else None)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rollout.config import Config
+from rollout.config import Config, TrackerConfig
 from rollout.errors import TrackerError, TrackerNotSetUp
 from rollout.issues import (
     Issue,
@@ -81,9 +81,14 @@ class Tracker(ABC):
 
     @abstractmethod
     def fetch_history(
-        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
+        self,
+        iids: Sequence[int],
+        parts: Collection[str],
+        progress: Progress | None = None,
+        versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
-        """For each issue, a mapping from each of ``parts`` to its JSON list."""
+        """For each issue, a mapping from each of ``parts`` to its JSON list. ``versions``:
+        each issue's updated_at as just listed, which lets a tracker answer from its cache."""
 
     @abstractmethod
     def note_list(self, iid: int) -> list[Json]:
@@ -134,7 +139,8 @@ class Tracker(ABC):
         self, listed: list[Json], parts: Collection[str], progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
-        fetched = self.fetch_history([int(data["iid"]) for data in listed], parts, progress)
+        iids = [int(data["iid"]) for data in listed]
+        fetched = self.fetch_history(iids, parts, progress, versions_of(listed))
         for data, history in zip(listed, fetched, strict=True):
             data.update(history)
 
@@ -152,7 +158,8 @@ class Tracker(ABC):
         self, issues: Sequence[Issue], parts: Collection[str], progress: Progress | None = None
     ) -> list[Issue]:
         """The issues again, with the ``parts`` of their history fetched."""
-        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress)
+        versions = {issue.iid: issue.updated_at for issue in issues}
+        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress, versions)
         return [
             with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
         ]
@@ -174,17 +181,42 @@ class Tracker(ABC):
         return [Milestone.from_json(data) for data in self.milestone_list()]
 
 
+def versions_of(listed: Iterable[Json]) -> dict[int, datetime]:
+    """Each listed issue's updated_at (GitLab's JSON): which version of its history is due."""
+    versions = {}
+    for data in listed:
+        try:
+            versions[int(data["iid"])] = datetime.fromisoformat(str(data["updated_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return versions
+
+
 NO_GITLAB_TOKEN = (
     "no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
     "or name a python-gitlab config section in [tracker] gitlab_id"
 )
 
 
-def open_tracker(config: Config, kind: str | None = None, path: Path | None = None) -> Tracker:
+def gitlab_url(settings: TrackerConfig) -> str | None:
+    """The GitLab to talk to: GITLAB_URL, else [tracker] url, else GitLab CI's own server."""
+    return os.environ.get("GITLAB_URL") or settings.url or os.environ.get("CI_SERVER_URL")
+
+
+def open_tracker(
+    config: Config,
+    kind: str | None = None,
+    path: Path | None = None,
+    *,
+    cache: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Tracker:
     """The tracker a command should read: ``kind``/``path`` from --tracker, else the config's.
 
-    Raises TrackerNotSetUp, before python-gitlab is even imported, when there is no tracker
-    to open: none configured, or GitLab without any credentials.
+    ``cache``: keep GitLab histories in the history cache (PRODUCT.md §9) unless [cache]
+    turns it off; ``warn`` is told, once, when the cache cannot be used. Snapshots never
+    use it. Raises TrackerNotSetUp, before python-gitlab is even imported, when there is no
+    tracker to open: none configured, or GitLab without any credentials.
     """
     kind = kind or config.tracker.kind
     if kind is None:
@@ -206,4 +238,5 @@ def open_tracker(config: Config, kind: str | None = None, path: Path | None = No
         raise TrackerNotSetUp(NO_GITLAB_TOKEN)
     from rollout.trackers.gitlab import GitLabTracker
 
-    return GitLabTracker.connect(config.tracker)
+    use_cache = cache and config.cache.enabled
+    return GitLabTracker.connect(config.tracker, config.cache if use_cache else None, warn)

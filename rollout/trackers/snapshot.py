@@ -8,7 +8,7 @@ from a snapshot as from the project it was taken of.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,11 @@ class SnapshotTracker(Tracker):
         return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
 
     def fetch_history(
-        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
+        self,
+        iids: Sequence[int],
+        parts: Collection[str],
+        progress: Progress | None = None,
+        versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
         return [{name: data.get(name) or [] for name in parts} for data in self.issues_json(iids)]
 
