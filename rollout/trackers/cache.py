@@ -245,8 +245,10 @@ class HistoryCache:
                         continue
                     if reusable(updated, datetime.fromisoformat(fetched)):
                         found[key] = json.loads(data)
-        self.hits += len(found)
-        self.misses += len(asked) - len(found)
+            self.hits += len(found)
+            self.misses += len(asked) - len(found)
+            with _transaction(db):
+                self._record_run(db)
         return found
 
     def parts_kept(self, iids: Iterable[int]) -> dict[int, set[str]]:
@@ -382,7 +384,7 @@ class HistoryCache:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if version else {}
         if version != SCHEMA or meta != {"host": self.host, "project": self.project}:
             for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             ).fetchall():
                 db.execute(f'DROP TABLE IF EXISTS "{name}"')
             self._create(db)
@@ -404,7 +406,7 @@ class HistoryCache:
             "PRIMARY KEY (iid, part)) WITHOUT ROWID"
         )
         db.execute(
-            "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY, "
             "hits INTEGER NOT NULL, misses INTEGER NOT NULL)"
         )
 
