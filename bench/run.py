@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with
 from gitlab_server import GitLabServer, RecordedRequest  # noqa: E402
 
 import rollout  # noqa: E402
-from rollout.trackers.cache import remove_cache  # noqa: E402
 from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
 from bench.needs import NOTHING, Need, Needs  # noqa: E402
 from bench.project import Project, generate, milestone_iids  # noqa: E402
+from rollout.trackers.cache import remove_cache  # noqa: E402
 
 WALL_RATIO = 1.5  # at most this times the lower bound
 START_UP_RATIO = 2.5  # at most this times the start-up of python -c "import click"

@@ -379,7 +379,7 @@ def test_two_runs_at_once(rollout: Rollout, server: GitLabServer) -> None:
         for args in (["status"], ["status"], ["check", "101", "102"], ["status"])
     ]
     answers = [run.communicate(timeout=60) for run in runs]
-    for run, (stdout, stderr) in zip(runs, answers, strict=True):
+    for run, (_stdout, stderr) in zip(runs, answers, strict=True):
         assert run.returncode == 0, stderr
         assert stderr == ""
     assert answers[0][0] == answers[1][0] == answers[3][0] == expected
