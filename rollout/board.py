@@ -17,18 +17,17 @@ from datetime import date, timedelta
 from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
-from rollout.issues import Issue, Person
+from rollout.issues import Issue, Person, issue_from_json
 from rollout.markers import Trust
 from rollout.readiness import (
     Assessor,
     Check,
     Verdict,
     in_milestone,
-    may_ship_with,
     open_blockers,
 )
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import IssueQuery, Progress, Tracker
+from rollout.trackers import HISTORY, IssueQuery, Progress, Tracker
 from rollout.workflow import (
     STAGES,
     LabelReading,
@@ -146,23 +145,39 @@ def why_not(verdict: Verdict, deployment: Deployment) -> list[Check]:
 def board_issues(
     tracker: Tracker, config: Config, as_of: date, progress: Progress | None = None
 ) -> list[Issue]:
-    """The open issues with what the board needs of them, and no more.
+    """The open issues with what the board needs of them, and no more (see board_parts).
 
-    Every issue needs its label history (stage ages); only those readiness is asked about
-    (see may_ship_with) and the Blocked ones (their blockers) need links and notes.
+    What each issue needs is known from the list, so all of it is asked for at once.
     """
     tracker.prefetch_user()  # build_board will ask whose markers count
-    issues = tracker.list_issues(IssueQuery("opened"), history=("label_events",), progress=progress)
+    issues = [issue_from_json(data) for data in tracker.list_json(IssueQuery("opened"), history=())]
     deployment = Schedule(config).next_deployment(as_of)
-    vocabulary = Vocabulary.from_config(config)
-    wanted = [
-        issue
-        for issue in issues
-        if may_ship_with(issue, deployment, vocabulary)
-        or read_labels(issue.labels, vocabulary).stage == "blocked"
-    ]
-    completed = {i.iid: i for i in tracker.with_history(wanted, ("links", "notes"), progress)}
-    return [completed.get(issue.iid, issue) for issue in issues]
+    assessor = Assessor(config)
+    parts = {issue.iid: board_parts(issue, deployment, as_of, assessor) for issue in issues}
+    return tracker.with_history(issues, parts, progress)
+
+
+def board_parts(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
+) -> tuple[str, ...]:
+    """The parts of an open issue's history the board reads: label events for its age in
+    its stage; links of a Blocked issue (its blockers); all three for an issue whose
+    verdict the board shows (see judged). An issue without one stage label that is not
+    judged is shown from its labels alone."""
+    if judged(issue, deployment, as_of, assessor):
+        return HISTORY
+    stage = read_labels(issue.labels, assessor.vocabulary).stage
+    if stage == "blocked":
+        return ("label_events", "links")
+    return ("label_events",) if stage is not None else ()
+
+
+def judged(issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor) -> bool:
+    """Whether the board shows the issue's verdict for the next deployment: it is in the
+    deployment's milestone (ready or not), or it may be ready to ship on its date."""
+    return in_milestone(issue, deployment) or assessor.may_ship_between(
+        issue, as_of, deployment.date, deployment.date
+    )
 
 
 def build_board(
@@ -317,7 +332,7 @@ class _BoardBuilder:
         ready: list[Verdict] = []
         not_ready: list[Verdict] = []
         for issue in issues:
-            if not may_ship_with(issue, deployment, self.vocabulary):
+            if not judged(issue, deployment, self.as_of, assessor):
                 continue
             verdict = assessor.assess(issue, self.as_of)
             if verdict.ready and verdict.ships_on == deployment.date:

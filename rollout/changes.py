@@ -8,30 +8,53 @@ from datetime import date, datetime, time
 
 from rollout.config import Config
 from rollout.issues import issue_from_json
-from rollout.readiness import Assessor, Verdict, evaluation_date, may_be_ready
+from rollout.readiness import Assessor, Verdict, evaluation_date
 from rollout.trackers import HISTORY, RECENTLY_CLOSED, Tracker
-from rollout.workflow import Vocabulary
 
 
-def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict]:
-    """Verdicts of the ready issues: open ones as of today, closed ones as of their closing.
+def ready_changes(
+    tracker: Tracker,
+    config: Config,
+    today: date,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[Verdict]:
+    """Verdicts of the ready issues shipping from ``first`` to ``last`` (either open): open
+    ones as of today, closed ones as of their closing.
 
     Closed issues are those closed in the last 90 days; a Completed issue may be closed
     before the deployment that takes it live. Histories are fetched only for the issues
-    whose labels put them in a shipping stage.
+    that §6 leaves a chance of shipping then (see Assessor.may_ship_between).
     """
     since = datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
-    vocabulary = Vocabulary.from_config(config)
     tracker.prefetch_user()
     listed = [issue_from_json(data) for data in tracker.list_recent(since, history=())]
-    issues = tracker.with_history([i for i in listed if may_be_ready(i, vocabulary)], HISTORY)
+    judge = Assessor(config)
+    wanted = [
+        issue
+        for issue in listed
+        if judge.may_ship_between(issue, evaluation_date(issue, today, config), first, last)
+    ]
+    issues = tracker.with_history(wanted, HISTORY)
     assessor = Assessor(config, trust=tracker.trust(config.announce.posters))
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
-    return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))
+    shipping = [
+        verdict
+        for verdict in verdicts
+        if verdict.ready
+        and verdict.ships_on is not None
+        and (first is None or verdict.ships_on >= first)
+        and (last is None or verdict.ships_on <= last)
+    ]
+    return sorted(shipping, key=lambda v: (v.ships_on, v.iid))
 
 
 def ready_changes_in_background(
-    tracker: Tracker, config: Config, today: date
+    tracker: Tracker,
+    config: Config,
+    today: date,
+    first: date | None = None,
+    last: date | None = None,
 ) -> Callable[[], list[Verdict]]:
     """Start ready_changes in a thread and return a function that waits for its result.
 
@@ -39,6 +62,6 @@ def ready_changes_in_background(
     feeds meanwhile.
     """
     pool = ThreadPoolExecutor(max_workers=1)
-    fetching = pool.submit(ready_changes, tracker, config, today)
+    fetching = pool.submit(ready_changes, tracker, config, today, first, last)
     pool.shutdown(wait=False)
     return fetching.result

@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.config import Config
 from rollout.errors import RolloutError
-from rollout.issues import Issue
+from rollout.issues import Issue, issue_from_json
 from rollout.markers import Trust
 from rollout.readiness import (
     DEPLOYMENT_NAMES,
@@ -18,7 +18,6 @@ from rollout.readiness import (
     Verdict,
     evaluation_date,
     in_milestone,
-    may_ship_with,
 )
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
@@ -47,26 +46,44 @@ def deployment_named(schedule: Schedule, day: date) -> Deployment:
     return deployment
 
 
-def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list[Issue]:
+def candidates(
+    tracker: Tracker, deployment: Deployment, config: Config, as_of: date
+) -> list[Issue]:
     """The issues the notes may name, with their histories: of the open issues, the
-    milestone's issues and those closed since the period before, the ones readiness can
-    say something about for this deployment (see may_ship_with)."""
+    milestone's closed ones and those closed since the period before, the ones in the
+    milestone (shipped or slipped) and those §6 leaves a chance of shipping on its date
+    (see Assessor.may_ship_between). The three lists are read at the same time."""
     since = deployment.period.replace(day=1) - relativedelta(months=2)
     queries = [
         IssueQuery("opened"),
-        IssueQuery("all", milestone=deployment.milestone),
+        IssueQuery("closed", milestone=deployment.milestone),
         IssueQuery(
             "closed",
             updated_after=datetime.combine(since, time(0, 0), tzinfo=deployment.zone),
         ),
     ]
-    vocabulary = Vocabulary.from_config(config)
+    assessor = Assessor(config)
     found: dict[int, Issue] = {}
-    for query in queries:
-        for issue in tracker.list_issues(query, history=()):
-            if may_ship_with(issue, deployment, vocabulary):
+    for listed in tracker.list_each(queries):
+        for issue in map(issue_from_json, listed):
+            day = judging_day(issue, deployment, as_of, config, assessor.vocabulary)
+            if in_milestone(issue, deployment) or assessor.may_ship_between(
+                issue, day, deployment.date, deployment.date
+            ):
                 found.setdefault(issue.iid, issue)
     return tracker.with_history([found[iid] for iid in sorted(found)], HISTORY)
+
+
+def judging_day(
+    issue: Issue, deployment: Deployment, as_of: date, config: Config, vocabulary: Vocabulary
+) -> date:
+    """The day the notes judge an issue on: its evaluation date, and for a standard change
+    no later than the deployment (after it, "the first deployment on or after today" is a
+    later one)."""
+    day = evaluation_date(issue, as_of, config)
+    if read_labels(issue.labels, vocabulary).deployment_type == "standard":
+        day = min(day, deployment.date)
+    return day
 
 
 def build_release_notes(
@@ -77,11 +94,7 @@ def build_release_notes(
     shipped, slipped = [], []
     for issue in issues:
         reading = read_labels(issue.labels, vocabulary)
-        day = evaluation_date(issue, as_of, config)
-        if reading.deployment_type == "standard":
-            # After the deployment, "the first deployment on or after today" is a later one.
-            day = min(day, deployment.date)
-        verdict = assessor.assess(issue, day)
+        verdict = assessor.assess(issue, judging_day(issue, deployment, as_of, config, vocabulary))
         planned = in_milestone(issue, deployment)
         completed = reading.stage == "completed"
         ships_then = verdict.ready and verdict.ships_on == deployment.date
@@ -105,7 +118,7 @@ def _why_not(verdict: Verdict) -> str:
 def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> ReleaseNotes:
     deployment = deployment_named(Schedule(config), day)
     tracker.prefetch_user()
-    issues = candidates(tracker, deployment, config)
+    issues = candidates(tracker, deployment, config, as_of)
     trust = tracker.trust(config.announce.posters)
     return build_release_notes(issues, deployment, as_of, config, trust)
 

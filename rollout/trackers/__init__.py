@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,8 +35,16 @@ Json = dict[str, Any]
 Progress = Callable[[int, int], None]
 # An issue's history: what is fetched besides the issue itself, one request (or more) each.
 HISTORY = ("label_events", "links", "notes")
+# The parts of the history to fetch: the same for every issue, or chosen issue by issue.
+Parts = Collection[str] | Mapping[int, Collection[str]]
 # "Recent" issues: the open ones and those closed this long ago at most.
 RECENTLY_CLOSED = timedelta(days=90)
+
+
+def parts_for(parts: Parts, iid: int) -> list[str]:
+    """The parts of one issue's history asked for, in HISTORY's order."""
+    chosen = parts.get(iid, ()) if isinstance(parts, Mapping) else parts
+    return [kind for kind in HISTORY if kind in chosen]
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class Tracker(ABC):
     def fetch_history(
         self,
         iids: Sequence[int],
-        parts: Collection[str],
+        parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
@@ -122,9 +131,11 @@ class Tracker(ABC):
         """The open issues, plus those closed since ``since``, with ``history``. GitLab
         filters on the last update, so the closing time is checked here, before any
         history is fetched."""
-        opened = self.list_json(IssueQuery("opened", milestone=milestone), history=())
-        closed = self.list_json(
-            IssueQuery("closed", milestone=milestone, updated_after=since), history=()
+        opened, closed = self.list_each(
+            [
+                IssueQuery("opened", milestone=milestone),
+                IssueQuery("closed", milestone=milestone, updated_after=since),
+            ]
         )
         recent = opened + [
             data
@@ -135,8 +146,16 @@ class Tracker(ABC):
             self.add_history(recent, history)
         return recent
 
+    def list_each(self, queries: Sequence[IssueQuery]) -> list[list[Json]]:
+        """The issues of each query, without their history. The queries are independent,
+        so they are read at the same time: each one's pages follow each other."""
+        if len(queries) < 2:
+            return [self.list_json(query, history=()) for query in queries]
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            return list(pool.map(lambda query: self.list_json(query, history=()), queries))
+
     def add_history(
-        self, listed: list[Json], parts: Collection[str], progress: Progress | None = None
+        self, listed: list[Json], parts: Parts, progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
         iids = [int(data["iid"]) for data in listed]
@@ -155,7 +174,7 @@ class Tracker(ABC):
         return [issue_from_json(data) for data in listed]
 
     def with_history(
-        self, issues: Sequence[Issue], parts: Collection[str], progress: Progress | None = None
+        self, issues: Sequence[Issue], parts: Parts, progress: Progress | None = None
     ) -> list[Issue]:
         """The issues again, with the ``parts`` of their history fetched."""
         versions = {issue.iid: issue.updated_at for issue in issues}

@@ -31,9 +31,11 @@ from rollout.trackers import (
     NO_GITLAB_TOKEN,
     IssueQuery,
     Json,
+    Parts,
     Progress,
     Tracker,
     gitlab_url,
+    parts_for,
     versions_of,
 )
 from rollout.trackers.cache import HistoryCache, cache_key, cache_path, host_of
@@ -251,7 +253,7 @@ class GitLabTracker(Tracker):
     def fetch_history(
         self,
         iids: Sequence[int],
-        parts: Collection[str],
+        parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
@@ -259,13 +261,12 @@ class GitLabTracker(Tracker):
         [tracker] concurrency requests are in flight at a time. With ``versions`` (each
         issue's updated_at as just listed), the cache answers what §9 lets it, and keeps
         what is fetched."""
-        kinds = _kinds(parts)
-        cached = self._cached(iids, kinds, versions or {})
+        cached = self._cached(iids, parts, versions or {})
         with self._requests_in_flight() as pool:
             blockers = self._submit_blocker_states(pool, cached)
-            pending = self._submit_history(pool, iids, kinds, cached)
+            pending = self._submit_history(pool, iids, parts, cached)
             pending += self._submit_history(pool, self._stale_links(cached, blockers), ["links"])
-            fetched = self._collect(pending, iids, kinds, progress, cached)
+            fetched = self._collect(pending, iids, parts, progress, cached)
         self._keep(pending, versions or {})
         return fetched
 
@@ -275,7 +276,7 @@ class GitLabTracker(Tracker):
         return self.cache.parts_kept(iids) if self.cache is not None else {}
 
     def _cached(
-        self, iids: Sequence[int], kinds: Sequence[str], versions: Mapping[int, datetime]
+        self, iids: Sequence[int], parts: Parts, versions: Mapping[int, datetime]
     ) -> dict[tuple[int, str], list[Json]]:
         """What the cache may answer: parts of issues whose updated_at was just listed."""
         if self.cache is None or not versions:
@@ -284,7 +285,7 @@ class GitLabTracker(Tracker):
             (iid, kind, cache_key(versions[iid]))
             for iid in iids
             if iid in versions
-            for kind in kinds
+            for kind in parts_for(parts, iid)
         ]
         return self.cache.lookup(asked)
 
@@ -388,13 +389,13 @@ class GitLabTracker(Tracker):
         self,
         pool: ThreadPoolExecutor,
         iids: Sequence[int],
-        parts: Collection[str],
+        parts: Parts,
         cached: Mapping[tuple[int, str], list[Json]] | None = None,
     ) -> list[Pending]:
         return [
             (iid, kind, pool.submit(self._timed_detail, iid, kind))
             for iid in dict.fromkeys(iids)
-            for kind in _kinds(parts)
+            for kind in parts_for(parts, iid)
             if not cached or (iid, kind) not in cached
         ]
 
@@ -402,22 +403,22 @@ class GitLabTracker(Tracker):
         self,
         pending: list[Pending],
         iids: Sequence[int],
-        parts: Collection[str],
+        parts: Parts,
         progress: Progress | None,
         cached: Mapping[tuple[int, str], list[Json]] | None = None,
     ) -> list[Json]:
         fetched: dict[int, Json] = {iid: {} for iid in iids}
         for (iid, kind), data in (cached or {}).items():
             fetched[iid][kind] = data
-        wanted = len(_kinds(parts))
+        wanted = {iid: len(parts_for(parts, iid)) for iid in fetched}
         done = 0
         for iid in fetched:
-            if progress is not None and len(fetched[iid]) == wanted:
+            if progress is not None and len(fetched[iid]) == wanted[iid]:
                 done += 1
                 progress(done, len(fetched))
         for iid, kind, future in pending:
             fetched[iid][kind] = future.result()[0]
-            if progress is not None and len(fetched[iid]) == wanted:
+            if progress is not None and len(fetched[iid]) == wanted[iid]:
                 done += 1
                 progress(done, len(fetched))
         return [fetched[iid] for iid in iids]
@@ -473,11 +474,6 @@ class GitLabTracker(Tracker):
                 "check GITLAB_URL and your network",
                 transient=True,
             ) from None
-
-
-def _kinds(parts: Collection[str]) -> list[str]:
-    """The parts of the history asked for, in a fixed order."""
-    return [kind for kind in HISTORY if kind in parts]
 
 
 def _issues_named(iids: Sequence[int], project: str) -> str:

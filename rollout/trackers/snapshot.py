@@ -15,7 +15,16 @@ from typing import Any
 
 from rollout.errors import TrackerError
 from rollout.files import write_atomically
-from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
+from rollout.trackers import (
+    HISTORY,
+    RECENTLY_CLOSED,
+    IssueQuery,
+    Json,
+    Parts,
+    Progress,
+    Tracker,
+    parts_for,
+)
 
 USER_FIELDS = ("id", "username", "name")
 READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
@@ -79,11 +88,14 @@ class SnapshotTracker(Tracker):
     def fetch_history(
         self,
         iids: Sequence[int],
-        parts: Collection[str],
+        parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
-        return [{name: data.get(name) or [] for name in parts} for data in self.issues_json(iids)]
+        return [
+            {name: data.get(name) or [] for name in parts_for(parts, int(data["iid"]))}
+            for data in self.issues_json(iids)
+        ]
 
     def note_list(self, iid: int) -> list[Json]:
         return list(self.issues_json([iid])[0].get("notes") or [])
