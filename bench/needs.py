@@ -1,37 +1,65 @@
 """What each command needs from GitLab, worked out from the generated project itself.
 
 For every command: the list pages its queries take (100 issues a page, one page at least,
-fetched one after another as each page's ``Link`` names the next) and the per-issue requests
-(label events, links, notes) of the issues it has to judge. Written from PRODUCT.md's rules
-and the project's raw labels, not from rollout's code, so that the benchmark can tell when
-rollout asks for more than it needs.
+fetched one after another as each page's ``Link`` names the next; independent queries side
+by side) and the per-issue requests (label events, links, notes) of the issues it has to
+judge. Written from PRODUCT.md's rules and the project's raw labels and dates, not from
+rollout's code, so that the benchmark can tell when rollout asks for more than it needs.
+
+The rules, as §6 and §1 give them:
+
+- Only an issue in Implementation or Completed, of one request type (Bug, Feature,
+  Administrative), with one criticality and its validation label (Received and no Rejected;
+  Skipped for Administrative) can be ready; a closed one only as Completed.
+- A standard change ships on the first deployment D on or after the day it is judged on
+  with the sign-off no later than D's cut-off, the announcement no later than D's
+  announce-by date for its criticality, and D not frozen for it. The sign-off and the
+  announcement (a pre marker, else the judging day) come from the history, but GitLab
+  moves updated_at with every label change and, within a minute, every note (§9): so they
+  lie between the issue's creation and its updated_at, and the rule with the earliest and
+  with the latest of them bounds the date. An issue whose bounds miss the dates a command
+  shows cannot change its answer, and its history is not needed.
+- A warm run (§9) needs again only the parts of issues whose updated_at moved, and the
+  open-or-closed state of the blockers its kept links name (closing a blocker does not
+  touch the issue it blocks): one list page per 100 blockers it did not list anyway.
+
+The generated project has standard changes only, so the bounds here are the standard rule's.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from dateutil.relativedelta import relativedelta
 from gitlab_server import Issue
 
 from bench.project import Project
+from rollout.config import Config
+from rollout.schedule import Schedule
 
 PER_PAGE = 100
-HISTORY = 3  # label events, links and notes: one request each
+HISTORY = ("label_events", "links", "notes")  # one request each
 SHIPPING = {"Stage::Implementation", "Stage::Completed"}  # only these can be ready (§6)
 RECENTLY_CLOSED = timedelta(days=90)  # "recent": open, or closed in the last 90 days
+TOUCHED_WITHIN = timedelta(minutes=2)  # a note moves updated_at within a minute (§9)
+REQUEST_TYPES = ("Bug", "Feature", "Administrative")
+# The parts of each issue's history a command reads: iid -> parts.
+Parts = dict[int, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
 class Need:
-    pages: int  # issue list pages, one after another
+    pages: int  # issue list pages
     per_issue: int  # requests about single issues, any number at a time
     other: int = 0  # other requests one after another (the project, milestone list pages)
     # GET /user: whose announcement markers count (PRODUCT.md §3), once a run, alongside
     # the rest.
     user: int = 1
+    chain: int | None = None  # the longest run of pages one after another (default: all)
+    after: int = 0  # list pages that can only follow the others (the blockers' state)
 
     @property
     def others(self) -> int:
@@ -39,7 +67,9 @@ class Need:
 
     def lower_bound(self, latency: float, concurrency: int) -> float:
         """Seconds of network wait no client can avoid."""
-        return (self.pages + self.other + (self.per_issue + self.user) / concurrency) * latency
+        chain = self.pages - self.after if self.chain is None else self.chain
+        rounds = max(self.after, (self.per_issue + self.user) / concurrency)
+        return (chain + self.other + rounds) * latency
 
 
 NOTHING = Need(0, 0, user=0)
@@ -49,51 +79,207 @@ def pages(count: int) -> int:
     return max(1, math.ceil(count / PER_PAGE))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a command reads: its list queries (the issues each lists) and, per issue, the
+    parts of its history."""
+
+    queries: tuple[tuple[Issue, ...], ...]
+    parts: Parts
+
+    @property
+    def listed(self) -> set[int]:
+        return {issue.iid for query in self.queries for issue in query}
+
+    def need(self, other: int = 0) -> Need:
+        lists = [pages(len(query)) for query in self.queries]
+        per_issue = sum(len(kinds) for kinds in self.parts.values())
+        return Need(sum(lists), per_issue, other, chain=max(lists))
+
+
 class Needs:
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.issues = list(project.state.project(project.path).issues.values())
-        self.milestones = project.state.project(project.path).milestones
+        self.schedule = Schedule(Config())
+        data = project.state.project(project.path)
+        self.issues = list(data.issues.values())
+        self.milestones = data.milestones
+        self.deployment = self.schedule.deployment_on(project.deployment)
+        assert self.deployment is not None
+
+    # ------------------------------------------------------------------ cold runs
 
     def check(self, iids: list[int]) -> Need:
-        return Need(pages(len(iids)), HISTORY * len(iids))
+        return Need(pages(len(iids)), len(HISTORY) * len(iids))
 
-    def notes(self, period_start: date) -> Need:
-        """Open issues, the milestone's, and those closed since the month two months before
-        the period; histories of those that may ship then or are in the milestone."""
-        since = datetime.combine(period_start, time(0, 0), tzinfo=UTC)
-        opened = [i for i in self.issues if i.state == "opened"]
-        in_milestone = [i for i in self.issues if self._in_milestone(i)]
-        closed = [i for i in self.issues if i.state == "closed" and i.updated_at >= since]
-        listed = {i.iid: i for i in (*opened, *in_milestone, *closed)}
-        judged = [i for i in listed.values() if self._in_milestone(i) or _shipping(i)]
-        return Need(
-            pages(len(opened)) + pages(len(in_milestone)) + pages(len(closed)),
-            HISTORY * len(judged),
+    def check_plan(self, iids: list[int]) -> Plan:
+        by_iid = {issue.iid: issue for issue in self.issues}
+        return Plan((tuple(by_iid[iid] for iid in iids),), {iid: HISTORY for iid in iids})
+
+    def notes(self) -> Need:
+        return self.notes_plan().need()
+
+    def notes_plan(self) -> Plan:
+        """Open issues, the milestone's closed ones, and those closed (by their last update)
+        since the month two months before the period; the histories of those in the
+        milestone (shipped or slipped) and of those that may ship on its date."""
+        deployment = self.deployment
+        assert deployment is not None
+        since = datetime.combine(
+            deployment.period - relativedelta(months=2), time(0, 0), tzinfo=UTC
         )
+        opened = tuple(i for i in self.issues if i.state == "opened")
+        planned = tuple(i for i in self.issues if i.state == "closed" and self._in_milestone(i))
+        closed = tuple(i for i in self.issues if i.state == "closed" and i.updated_at >= since)
+        parts: Parts = {}
+        for issue in (*opened, *planned, *closed):
+            judged = min(self._judging_day(issue, self.project.today), deployment.date)
+            if self._in_milestone(issue) or self._may_ship(
+                issue, judged, deployment.date, deployment.date
+            ):
+                parts[issue.iid] = HISTORY
+        return Plan((opened, planned, closed), parts)
 
     def status(self) -> Need:
-        """Every open issue's label history (its stage age); links and notes of the Blocked
-        ones and of those that may ship with the next deployment."""
-        opened = [i for i in self.issues if i.state == "opened"]
-        judged = [
-            i
-            for i in opened
-            if self._in_milestone(i) or _shipping(i) or "Stage::Blocked" in i.labels
-        ]
-        return Need(pages(len(opened)), len(opened) + 2 * len(judged))
+        return self.status_plan().need()
+
+    def status_plan(self) -> Plan:
+        """Every open issue's label history for its age in its stage (one without a stage
+        label shows none); the links of the Blocked ones (their blockers); all three for
+        those whose verdict the board shows: the next deployment's milestone, and those
+        that may ship on its date."""
+        deployment = self.deployment
+        assert deployment is not None
+        opened = tuple(i for i in self.issues if i.state == "opened")
+        parts: Parts = {}
+        for issue in opened:
+            stages = [label for label in issue.labels if label.startswith("Stage::")]
+            if self._in_milestone(issue) or self._may_ship(
+                issue, self.project.today, deployment.date, deployment.date
+            ):
+                parts[issue.iid] = HISTORY
+            elif stages == ["Stage::Blocked"]:
+                parts[issue.iid] = ("label_events", "links")
+            elif len(stages) == 1:
+                parts[issue.iid] = ("label_events",)
+        return Plan((opened,), parts)
 
     def snapshot(self, now: datetime) -> Need:
         """The recent issues with their histories, the project and its milestones."""
+        opened, closed = self._recent_lists(now)
         recent = list(self._recent(now))
         milestone_pages = pages(len(self.milestones))
-        return Need(self._recent_pages(now), HISTORY * len(recent), 1 + milestone_pages)
+        chain = max(pages(len(opened)), pages(len(closed)))
+        return Need(
+            pages(len(opened)) + pages(len(closed)),
+            len(HISTORY) * len(recent),
+            1 + milestone_pages,
+            chain=chain,
+        )
 
-    def changes(self, today: date) -> Need:
-        """changes.ics: the recent issues, and the histories of those in a shipping stage."""
+    def changes(self, today: date, months: int) -> Need:
+        return self.changes_plan(today, months).need()
+
+    def changes_plan(self, today: date, months: int) -> Plan:
+        """changes.ics: the recent issues, and the histories of those that may ship within
+        the feeds' span (the month of today and ``months`` months on)."""
         since = datetime.combine(today, time(0, 0), tzinfo=UTC)
-        judged = [i for i in self._recent(since) if _shipping(i)]
-        return Need(self._recent_pages(since), HISTORY * len(judged))
+        first = today.replace(day=1)
+        last = first + relativedelta(months=months, days=-1)
+        parts: Parts = {
+            issue.iid: HISTORY
+            for issue in self._recent(since)
+            if self._may_ship(issue, self._judging_day(issue, today), first, last)
+        }
+        return Plan(self._recent_lists(since), parts)
+
+    # ------------------------------------------------------------------ warm runs
+
+    def warm(
+        self, cold: Plan, now: Plan, changed: set[int], fetched: datetime, *, merged_lists: bool
+    ) -> Need:
+        """A run after ``cold`` (whose answers GitLab gave at ``fetched``), with the issues in
+        ``changed`` updated since: the lists, the parts of changed issues and of those updated
+        less than two minutes before ``fetched`` (§9), the parts not read before, and the
+        state of the blockers that kept links name and the lists do not show.
+        ``merged_lists``: those blockers are asked for in the run's own list (check lists
+        issues by number)."""
+        changed = changed | {
+            issue.iid for issue in self.issues if issue.updated_at + TOUCHED_WITHIN > fetched
+        }
+        per_issue = sum(
+            len(kinds) if iid in changed else len(set(kinds) - set(cold.parts.get(iid, ())))
+            for iid, kinds in now.parts.items()
+        )
+        kept_links = [
+            iid
+            for iid, kinds in now.parts.items()
+            if "links" in kinds and "links" in cold.parts.get(iid, ()) and iid not in changed
+        ]
+        blockers = self._blockers(kept_links) - now.listed
+        if merged_lists:
+            [query] = now.queries
+            return Need(pages(len(query) + len(blockers)), per_issue)
+        need = now.need()
+        extra = pages(len(blockers)) if blockers else 0
+        return Need(need.pages + extra, per_issue, chain=need.chain, after=extra)
+
+    def _blockers(self, iids: Iterable[int]) -> set[int]:
+        wanted = set(iids)
+        return {
+            link.source.iid
+            for link in self.project.state.links
+            if link.link_type == "blocks" and link.target.iid in wanted
+        }
+
+    # ------------------------------------------------------------------ the rules
+
+    def _may_ship(self, issue: Issue, day: date, first: date | None, last: date | None) -> bool:
+        """Whether §6 leaves the issue a chance of being ready with a ships-on date from
+        ``first`` to ``last``, whatever its history says (see the module's docstring)."""
+        labels = set(issue.labels)
+        stages = [label for label in labels if label.startswith("Stage::")]
+        types = [label for label in labels if label.startswith("RequestType::")]
+        criticalities = [label for label in labels if label.startswith("Criticality::")]
+        if len(stages) != 1 or stages[0] not in SHIPPING or len(criticalities) != 1:
+            return False
+        if issue.state == "closed" and stages[0] != "Stage::Completed":
+            return False
+        if len(types) != 1 or types[0].removeprefix("RequestType::") not in REQUEST_TYPES:
+            return False
+        if types[0] == "RequestType::Administrative":
+            signed = "Validation::Skipped" in labels
+        else:
+            signed = "Validation::Received" in labels and "Validation::Rejected" not in labels
+        if not signed:
+            return False
+        criticality = criticalities[0].removeprefix("Criticality::")
+        created = issue.created_at.date()
+        touched = (issue.updated_at + TOUCHED_WITHIN).date()
+        earliest = self._ships_on(criticality, day, created, min(day, created))
+        latest = self._ships_on(criticality, day, touched, max(day, touched))
+        if earliest is None or (last is not None and earliest > last):
+            return False
+        return first is None or latest is None or latest >= first
+
+    def _ships_on(self, criticality: str, day: date, signed: date, announced: date) -> date | None:
+        """The standard rule of §6 for a given sign-off and announcement date."""
+        for count, deployment in enumerate(self.schedule.iter_from(day)):
+            if (
+                signed <= deployment.signoff_cutoff
+                and announced <= deployment.announce_by[criticality]
+                and not deployment.is_frozen_for(criticality)
+            ):
+                return deployment.date
+            if count > 120:
+                return None
+        return None
+
+    def _judging_day(self, issue: Issue, today: date) -> date:
+        """Today, or the day a closed issue was closed if that was earlier."""
+        if issue.closed_at is not None:
+            return min(today, issue.closed_at.date())
+        return today
 
     def _recent(self, now: datetime) -> Iterable[Issue]:
         since = now - RECENTLY_CLOSED
@@ -101,16 +287,17 @@ class Needs:
             if issue.state == "opened" or (issue.closed_at and issue.closed_at >= since):
                 yield issue
 
-    def _recent_pages(self, now: datetime) -> int:
+    def _recent_lists(self, now: datetime) -> tuple[tuple[Issue, ...], tuple[Issue, ...]]:
         since = now - RECENTLY_CLOSED
-        opened = sum(1 for i in self.issues if i.state == "opened")
-        closed = sum(1 for i in self.issues if i.state == "closed" and i.updated_at >= since)
-        return pages(opened) + pages(closed)
+        opened = tuple(i for i in self.issues if i.state == "opened")
+        closed = tuple(i for i in self.issues if i.state == "closed" and i.updated_at >= since)
+        return opened, closed
 
     def _in_milestone(self, issue: Issue) -> bool:
         milestone = self.milestones.get(issue.milestone_id) if issue.milestone_id else None
         return milestone is not None and milestone.title == self.project.milestone
 
 
-def _shipping(issue: Issue) -> bool:
-    return bool(SHIPPING & set(issue.labels))
+def changed_since(before: Mapping[int, datetime], issues: Iterable[Issue]) -> set[int]:
+    """The issues whose updated_at moved."""
+    return {issue.iid for issue in issues if before.get(issue.iid) != issue.updated_at}

@@ -125,6 +125,22 @@ def generate(
     )
 
 
+def change_some(project: Project, fraction: float, seed: int = 11) -> list[int]:
+    """Change ``fraction`` of the issues, as people do between two runs: a comment and a
+    label, a minute after the server's clock, which then moves on five minutes. GitLab moves
+    each one's updated_at. Returns the issues changed."""
+    state = project.state
+    data = state.project(project.path)
+    rng = random.Random(seed)
+    changed = sorted(rng.sample(sorted(data.issues), round(len(data.issues) * fraction)))
+    state.advance(timedelta(minutes=1))
+    for iid in changed:
+        state.add_note(project.path, iid, "Any news on this?", rng.choice(USERS))
+        state.change_labels(project.path, iid, add=["Priority::3"], by=rng.choice(OPS))
+    state.advance(timedelta(minutes=5))
+    return changed
+
+
 def milestone_iids(project: Project) -> list[int]:
     """The issues in the next deployment's milestone, by number."""
     data = project.state.project(project.path)

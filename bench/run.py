@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dateutil.relativedelta import relativedelta
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with the tests
 
@@ -33,8 +31,8 @@ from gitlab_server import GitLabServer, RecordedRequest  # noqa: E402
 
 import rollout  # noqa: E402
 from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
-from bench.needs import NOTHING, Need, Needs  # noqa: E402
-from bench.project import Project, generate, milestone_iids  # noqa: E402
+from bench.needs import NOTHING, Need, Needs, Plan, changed_since  # noqa: E402
+from bench.project import Project, change_some, generate, milestone_iids  # noqa: E402
 from rollout.trackers.cache import remove_cache  # noqa: E402
 
 WALL_RATIO = 1.5  # at most this times the lower bound
@@ -68,8 +66,10 @@ class Row:
 
     name: str
     command: list[str]
-    config: str = "gitlab"  # which rollout.toml: "gitlab" or "plain" (no tracker)
+    config: str = "gitlab"  # which rollout.toml: "gitlab", "plain" (no tracker) or "none"
     need: Need = NOTHING
+    plan: Plan | None = None  # what it reads, for the warm run after it
+    warm_up: Path | None = None  # a copy of the history cache its cold runs left
     kind: str = "gitlab"  # gitlab: wall vs lower bound; start-up: vs click; calendar: seconds
     ok_codes: tuple[int, ...] = (0,)
     runs: list[Run] = field(default_factory=list)
@@ -90,20 +90,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     generated = time.perf_counter() - started
     latency = options.latency_ms / 1000
     try:
-        click_row, floor_row, rows = measure(
-            project, latency, options.concurrency, options.repeat, options.months
-        )
+        measured = measure(project, latency, options.concurrency, options.repeat, options.months)
     except CommandFailed as failure:
         sys.exit(f"bench: {failure}")
-    _print_report(options, project, generated, click_row, floor_row, rows)
-    return 1 if any(row.failures for row in rows) else 0
+    _print_report(options, project, generated, measured)
+    return 1 if any(row.failures for row in measured.rows + measured.warm) else 0
+
+
+@dataclass
+class Measured:
+    click: Row  # start-up references
+    floor: Row
+    rows: list[Row]  # cold runs: the history cache emptied before each
+    warm: list[Row]  # the same commands again after CHANGED of the issues changed
+    peers: list[Row]  # the plain python-gitlab script
+    cache_sizes: dict[str, int]  # bytes of the history cache each cold command left
+
+
+CHANGED = 0.02  # of the issues, between the cold and the warm runs
 
 
 def measure(
     project: Project, latency: float, concurrency: int, repeat: int, months: int = CENTURY
-) -> tuple[Row, Row, list[Row]]:
+) -> Measured:
     """Serve ``project`` with ``latency``, run every command ``repeat`` times and judge
-    each against its targets: the two start-up references, then the command rows."""
+    each against its targets: the two start-up references, the command rows (cold), the
+    peer script, then the commands that read histories again after some issues changed
+    (warm)."""
     with (
         GitLabServer(project.state, latency=latency) as server,
         tempfile.TemporaryDirectory(prefix="rollout-bench-") as scratch,
@@ -111,15 +124,27 @@ def measure(
         directory = Path(scratch)
         _write_configs(directory, project, concurrency)
         env = _environment(server)
-        rows = _rows(project, Needs(project), directory, months)
+        needs = Needs(project)
+        rows = _rows(project, needs, directory, months)
         click_row = Row("start-up: python, click", [sys.executable, "-c", "import click"])
         floor_row = Row("start-up: python, click, gitlab", [sys.executable, "-c", GITLAB_FLOOR])
+        peers = _peer_rows(project)
         _warm_up(rows, directory, env)
         for row in (click_row, floor_row, *rows):
             _measure(row, server, directory, env, repeat)
-        for row in rows:
+        for row in peers:
+            _measure(row, server, directory, {**env, **_peer_environment(project)}, repeat)
+        sizes = {row.name: _size(row.warm_up) for row in rows if row.warm_up is not None}
+        before = {issue.iid: issue.updated_at for issue in needs.issues}
+        fetched = project.state.now()  # the server's clock during the cold runs
+        change_some(project, CHANGED)
+        changed = changed_since(before, needs.issues)
+        warm = _warm_rows(rows, Needs(project), project, changed, fetched, months)
+        for row in warm:
+            _measure(row, server, directory, env, repeat)
+        for row in (*rows, *warm):
             _judge(row, click_row.wall, floor_row.wall, latency, concurrency)
-    return click_row, floor_row, rows
+    return Measured(click_row, floor_row, rows, warm, peers, sizes)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -150,7 +175,6 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
     rollout = _rollout()
     in_milestone = milestone_iids(project)
     one, fifty = in_milestone[:1], in_milestone[:50]
-    notes_since = project.period.replace(day=1) - relativedelta(months=2)
     return [
         Row("rollout --help", [*rollout, "--help"], "plain", kind="start-up"),
         Row("rollout schedule", [*rollout, "schedule"], "plain", kind="start-up"),
@@ -164,14 +188,21 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
             f"rollout check ({len(fifty)} issues)",
             [*rollout, "check", *map(str, fifty)],
             need=needs.check(fifty),
+            plan=needs.check_plan(fifty),
             ok_codes=(0, 1),
         ),
         Row(
             f"rollout notes {project.deployment}",
             [*rollout, "notes", str(project.deployment)],
-            need=needs.notes(notes_since),
+            need=needs.notes(),
+            plan=needs.notes_plan(),
         ),
-        Row("rollout status", [*rollout, "status"], need=needs.status()),
+        Row(
+            "rollout status",
+            [*rollout, "status"],
+            need=needs.status(),
+            plan=needs.status_plan(),
+        ),
         Row(
             "rollout snapshot",
             [*rollout, "snapshot", "--out", str(directory / "snapshot.json")],
@@ -186,9 +217,71 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int) -> list[
         Row(
             f"rollout calendar, {_span(months)} + changes",
             [*rollout, "calendar", "--months", str(months), "--out", str(directory / "feeds")],
-            need=needs.changes(project.today),
+            need=needs.changes(project.today, months),
+            plan=needs.changes_plan(project.today, months),
         ),
     ]
+
+
+def _warm_rows(
+    cold: list[Row],
+    needs: Needs,
+    project: Project,
+    changed: set[int],
+    fetched: datetime,
+    months: int,
+) -> list[Row]:
+    """The commands that read histories, again, each from the history cache its cold runs
+    left: needed are the lists and what changed (bench/needs.py)."""
+    fifty = milestone_iids(project)[:50]
+    plans = {
+        f"rollout check ({len(fifty)} issues)": needs.check_plan(fifty),
+        f"rollout notes {project.deployment}": needs.notes_plan(),
+        "rollout status": needs.status_plan(),
+        f"rollout calendar, {_span(months)} + changes": needs.changes_plan(project.today, months),
+    }
+    warm = []
+    for row in cold:
+        if row.name not in plans or row.plan is None:
+            continue
+        now = plans[row.name]
+        check = row.name.startswith("rollout check")
+        need = needs.warm(row.plan, now, changed, fetched, merged_lists=check)
+        warm.append(
+            Row(
+                f"{row.name}, warm",
+                row.command,
+                need=need,
+                ok_codes=row.ok_codes,
+                warm_up=row.warm_up,
+            )
+        )
+    return warm
+
+
+def _peer_rows(project: Project) -> list[Row]:
+    script = [sys.executable, "-m", "bench.peer"]
+    fifty = milestone_iids(project)[:50]
+    return [
+        Row(f"peer: check ({len(fifty)} issues)", [*script, "check", *map(str, fifty)], "none"),
+        Row("peer: status", [*script, "status"], "none"),
+    ]
+
+
+def _peer_environment(project: Project) -> dict[str, str]:
+    return {
+        "PROJECT": project.path,
+        "MILESTONE": project.milestone,
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _size(path: Path) -> int:
+    return sum(
+        candidate.stat().st_size
+        for suffix in ("", "-wal")
+        if (candidate := path.with_name(path.name + suffix)).exists()
+    )
 
 
 def _span(months: int) -> str:
@@ -218,7 +311,7 @@ def _environment(server: GitLabServer) -> dict[str, str]:
 
 def _command(row: Row, directory: Path) -> list[str]:
     """The row's command with --config added after the program (not for python -c)."""
-    if row.command[0] == sys.executable and row.command[1] == "-c":
+    if row.config == "none" or (row.command[0] == sys.executable and row.command[1] == "-c"):
         return row.command
     program = 3 if row.command[:2] == [sys.executable, "-m"] else 1
     config = ["--config", str(directory / f"{row.config}.toml")]
@@ -236,14 +329,26 @@ def _warm_up(rows: list[Row], directory: Path, env: dict[str, str]) -> None:
 def _measure(
     row: Row, server: GitLabServer, directory: Path, env: dict[str, str], repeat: int
 ) -> None:
+    cache = directory / CACHE_FILE
     for _ in range(repeat):
-        remove_cache(directory / CACHE_FILE)  # every run of these rows is a cold one
+        remove_cache(cache)  # a cold run, or one from what the cold runs left
+        if row.warm_up is not None and row.plan is None:
+            for suffix in ("", "-wal"):
+                kept = row.warm_up.with_name(row.warm_up.name + suffix)
+                if kept.exists():
+                    shutil.copyfile(kept, cache.with_name(cache.name + suffix))
         server.reset_requests()
         row.runs.append(run_once(_command(row, directory), env, directory, row.ok_codes))
         made = Requests.of(server.requests)
         if row.requests is not None and made != row.requests:
             row.failures.append(f"requests differ between runs ({row.requests} / {made})")
         row.requests = made
+    if row.plan is not None and cache.exists():  # keep what the cold runs left
+        row.warm_up = directory / f"cold-{len(list(directory.glob('cold-*')))}.sqlite"
+        for suffix in ("", "-wal"):
+            kept = cache.with_name(cache.name + suffix)
+            if kept.exists():
+                shutil.copyfile(kept, row.warm_up.with_name(row.warm_up.name + suffix))
 
 
 def _judge(row: Row, click: float, floor: float, latency: float, concurrency: int) -> None:
@@ -267,14 +372,11 @@ def _judge(row: Row, click: float, floor: float, latency: float, concurrency: in
 
 
 def _print_report(
-    options: argparse.Namespace,
-    project: Project,
-    generated: float,
-    click: Row,
-    floor: Row,
-    rows: list[Row],
+    options: argparse.Namespace, project: Project, generated: float, measured: Measured
 ) -> None:
     out = print
+    click, floor = measured.click, measured.floor
+    rows = measured.rows + measured.warm
     version = importlib.metadata.version("rollout")
     out(
         f"rollout {version} benchmark: {options.issues} issues ({options.open} open, "
@@ -305,6 +407,11 @@ def _print_report(
         )
     for row in rows:
         table.append(_cells(row))
+    for row in measured.peers:
+        made = row.requests or Requests(0, 0, 0)
+        requests = _sum(made.lists, made.per_issue, made.other)
+        wall = f"{row.wall:.3f}"
+        table.append((row.name, requests, "", wall, "", "", "", "", _megabytes(row), "reference"))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
         cells = [
@@ -314,8 +421,35 @@ def _print_report(
         out("  ".join(cells).rstrip())
     out("")
     out(_legend())
+    out("")
+    for peer in measured.peers:
+        what = peer.name.removeprefix("peer: ")
+        ours = next(row for row in measured.rows if row.name == f"rollout {what}")
+        warm = next((row for row in measured.warm if row.name == f"rollout {what}, warm"), None)
+        out(_against(f"rollout {what}", ours, peer))
+        if warm is not None:
+            out(_against(f"rollout {what}, warm", warm, peer))
+    sizes = ", ".join(
+        f"{name.removeprefix('rollout ')}: {size / 1024:.0f} kB"
+        for name, size in measured.cache_sizes.items()
+    )
+    out(f"history cache on disk after each cold run ({options.issues} issues): {sizes}")
     failed = [row for row in rows if row.failures]
     out(f"{len(rows) - len(failed)} of {len(rows)} commands PASS")
+
+
+def _against(name: str, ours: Row, peer: Row) -> str:
+    """rollout against the peer script: requests and wall time, and their ratios."""
+    made = ours.requests or Requests(0, 0, 0)
+    theirs = peer.requests or Requests(0, 0, 0)
+    mine, other = (
+        made.lists + made.per_issue + made.other,
+        (theirs.lists + theirs.per_issue + theirs.other),
+    )
+    return (
+        f"{name} against {peer.name}: requests {mine} / {other} = {mine / max(1, other):.2f}x, "
+        f"wall {ours.wall:.3f} s / {peer.wall:.3f} s = {ours.wall / peer.wall:.2f}x"
+    )
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -365,8 +499,11 @@ def _legend() -> str:
         "  requests (+ others: the project, milestone pages).\n"
         "needed: the same, counting only what the command cannot do without, worked out\n"
         "  from the generated project.\n"
-        "network: (list pages + others + per-issue requests / concurrency) x latency, the\n"
-        "  network wait no client can avoid.\n"
+        "network: (list pages one after another + others + per-issue requests / concurrency)\n"
+        "  x latency, the network wait no client can avoid; independent lists side by side.\n"
+        "cold: the history cache emptied before every run; warm: the same command from what\n"
+        f"  its cold runs left, after {CHANGED:.0%} of the issues changed (labels and notes).\n"
+        "peer: bench/peer.py, a plain python-gitlab script (defaults, one request at a time).\n"
         "bound: for GitLab commands, start-up: python, click, gitlab plus network; for\n"
         "  --help and schedule, start-up: python, click. ratio: wall / bound.\n"
         "wall: the median of the runs; max RSS: the largest. Every command must stay under\n"
