@@ -170,8 +170,13 @@ class _Builder:
         wont_do = self.rng.random() < 0.1
         stages = flow[: self.rng.randint(1, 3)] if wont_do else flow
         at = self._create(iid, kind, datetime.combine(opened, time(9, 0), tzinfo=UTC))
-        at = self._walk(iid, kind, stages[1:], at, limit=None)
-        closing = at + timedelta(days=self.rng.randint(0, 2), hours=2)
+        # Closed before today: the last issues opened would otherwise close in the future.
+        yesterday = self.today - timedelta(days=1)
+        at = self._walk(iid, kind, stages[1:], at, limit=yesterday)
+        closing = min(
+            at + timedelta(days=self.rng.randint(0, 2), hours=2),
+            datetime.combine(yesterday, time(11, 0), tzinfo=UTC),
+        )
         self.state.close_issue(PROJECT, iid, at=closing, by=self.rng.choice(OPS))
         self._notes(iid, at, pre_announced=not wont_do)
 
