@@ -156,3 +156,14 @@ def test_the_reminder_job_reads_the_ready_issues_from_status_json(tmp_path: Path
     subprocess.run(command, shell=True, cwd=tmp_path, check=True)
     assert (tmp_path / "ready.txt").read_text() == "101 102\n"
     assert json.loads(status.stdout)["next_deployment"]["ready"][0]["iid"] == 101
+
+
+def test_the_jobs_keep_the_history_cache_between_runs() -> None:
+    """The committed rollout.toml puts the history cache where GitLab CI's cache: keeps it."""
+    from rollout.config import load_config
+
+    [kept] = [cache for cache in pipeline()["default"]["cache"] if cache["key"] == "rollout-history"]
+    path = load_config(ROOT / "rollout.toml").cache.path
+    assert path is not None
+    relative = path.resolve().relative_to(ROOT.resolve())
+    assert any(relative.is_relative_to(directory.rstrip("/")) for directory in kept["paths"])
