@@ -102,13 +102,9 @@ def expected(phase: str, fmt: str) -> str:
         return text
     old_headline, pattern = HEADLINES[fmt]
     if phase == "reminder":
-        return text.replace(
-            old_headline, pattern.format("Reminder: Add a refund macro ships in 3 days")
-        )
+        return text.replace(old_headline, pattern.format("Reminder: Add a refund macro ships in 3 days"))
     text = text.replace(old_headline, pattern.format("Now live: Add a refund macro"))
-    text = text.replace("When:** Monday", "When:** live since Monday").replace(
-        "When:* Monday", "When:* live since Monday"
-    )
+    text = text.replace("When:** Monday", "When:** live since Monday").replace("When:* Monday", "When:* live since Monday")
     text = text.replace("When: Monday", "When: live since Monday")
     return text.replace("(questions go there)", "(send feedback there)")
 
@@ -123,91 +119,32 @@ def snapshot(workdir: Path) -> Path:
 
 
 @pytest.mark.parametrize("fmt", ["md", "slack", "text"])
-@pytest.mark.parametrize(
-    ("phase", "as_of"), [("pre", "2027-01-05"), ("reminder", "2027-01-29"), ("post", "2027-02-02")]
-)
+@pytest.mark.parametrize(("phase", "as_of"), [("pre", "2027-01-05"), ("reminder", "2027-01-29"), ("post", "2027-02-02")])
 def test_golden_text(run, snapshot: Path, phase: str, as_of: str, fmt: str) -> None:  # type: ignore[no-untyped-def]
-    result = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--phase",
-        phase,
-        "--as-of",
-        as_of,
-        "--format",
-        fmt,
-    )
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", phase, "--as-of", as_of, "--format", fmt)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == expected(phase, fmt)
 
 
 def test_reminder_on_the_day_says_today(run, snapshot: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--phase",
-        "reminder",
-        "--as-of",
-        "2027-02-01",
-        "--format",
-        "text",
-    )
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", "reminder", "--as-of", "2027-02-01", "--format", "text")
     assert result.stdout.splitlines()[0] == "Reminder: Add a refund macro ships today"
 
 
 def test_post_is_refused_before_its_date_and_reminder_after(run, snapshot: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--phase",
-        "post",
-        "--as-of",
-        "2027-01-31",
-    )
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", "post", "--as-of", "2027-01-31")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert (
-        result.stderr
-        == "Error: #42 ships on 2027-02-01; the post-announcement can go out from that day on\n"
-    )
+    assert result.stderr == "Error: #42 ships on 2027-02-01; the post-announcement can go out from that day on\n"
 
 
 def test_reminder_after_an_approved_date_is_refused(run, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     story = STORY.replace("assignee bob,", "assignee bob, deployment Exception, due 2027-01-25,")
     (workdir / "s.json").write_text(json.dumps(load_story(story).snapshot(7)), encoding="utf-8")
-    result = run(
-        "--tracker",
-        "snapshot:s.json",
-        "announce",
-        "42",
-        "--phase",
-        "reminder",
-        "--as-of",
-        "2027-01-26",
-    )
+    result = run("--tracker", "snapshot:s.json", "announce", "42", "--phase", "reminder", "--as-of", "2027-01-26")
     assert result.exit_code == 2
-    assert (
-        result.stderr
-        == "Error: #42 shipped on 2027-01-25; send the post-announcement (--phase post) instead\n"
-    )
-    result = run(
-        "--tracker",
-        "snapshot:s.json",
-        "announce",
-        "42",
-        "--phase",
-        "reminder",
-        "--as-of",
-        "2027-01-24",
-        "--format",
-        "text",
-    )
+    assert result.stderr == "Error: #42 shipped on 2027-01-25; send the post-announcement (--phase post) instead\n"
+    result = run("--tracker", "snapshot:s.json", "announce", "42", "--phase", "reminder", "--as-of", "2027-01-24", "--format", "text")
     assert result.stdout.splitlines()[0] == "Reminder: Add a refund macro ships in 1 day"
     assert "When: Monday 2027-01-25, exception deployment\n" in result.stdout
 
@@ -219,28 +156,10 @@ feature 50 "Route Japanese tickets to APAC" by erin, C1:
   2027-01-04 triage; 2027-01-05 development
 """
     (workdir / "s.json").write_text(json.dumps(load_story(story).snapshot(7)), encoding="utf-8")
-    result = run(
-        "--tracker",
-        "snapshot:s.json",
-        "announce",
-        "50",
-        "--as-of",
-        "2027-01-04",
-        "--format",
-        "text",
-    )
+    result = run("--tracker", "snapshot:s.json", "announce", "50", "--as-of", "2027-01-04", "--format", "text")
     assert result.exit_code == 0, result.stderr
     assert "When: Monday 2027-02-01, standard deployment" in result.stdout
-    late = run(
-        "--tracker",
-        "snapshot:s.json",
-        "announce",
-        "50",
-        "--as-of",
-        "2027-01-05",
-        "--format",
-        "text",
-    )
+    late = run("--tracker", "snapshot:s.json", "announce", "50", "--as-of", "2027-01-05", "--format", "text")
     assert "When: Monday 2027-03-01, standard deployment" in late.stdout
 
 
@@ -250,47 +169,23 @@ feature 50 "Route Japanese tickets to APAC" by erin, C1:
 def test_a_team_template_replaces_one_template(run, snapshot: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     (workdir / "team").mkdir()
     (workdir / "team" / "announce.txt.j2").write_text(
-        "{{ issue.reference }} ships {{ when.date }} for {{ who | join(' and ') }}\n",
-        encoding="utf-8",
+        "{{ issue.reference }} ships {{ when.date }} for {{ who | join(' and ') }}\n", encoding="utf-8"
     )
     (workdir / "rollout.toml").write_text(CONFIG + '[templates]\ndir = "team"\n', encoding="utf-8")
-    text = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--as-of",
-        "2027-01-05",
-        "--format",
-        "text",
-    )
+    text = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--as-of", "2027-01-05", "--format", "text")
     assert text.stdout == "#42 ships 2027-02-01 for Support Engineers in EMEA\n"
-    markdown = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--as-of",
-        "2027-01-05",
-        "--format",
-        "md",
-    )
+    markdown = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--as-of", "2027-01-05", "--format", "md")
     assert markdown.stdout == expected("pre", "md")  # the others still come from rollout
 
 
 def test_a_template_with_a_missing_variable_is_an_error(run, snapshot: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     (workdir / "team").mkdir()
-    (workdir / "team" / "announce.md.j2").write_text(
-        "{{ issue.title }} by {{ issue.sponsor }}\n", encoding="utf-8"
-    )
+    (workdir / "team" / "announce.md.j2").write_text("{{ issue.title }} by {{ issue.sponsor }}\n", encoding="utf-8")
     (workdir / "rollout.toml").write_text('[templates]\ndir = "team"\n', encoding="utf-8")
     result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--as-of", "2027-01-05")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert (
-        result.stderr
-        == "Error: template announce.md.j2: 'dict object' has no attribute 'sponsor'\n"
-    )
+    assert result.stderr == "Error: template announce.md.j2: 'dict object' has no attribute 'sponsor'\n"
     (workdir / "team" / "announce.md.j2").write_text("{{ sponsor }}\n", encoding="utf-8")
     result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--as-of", "2027-01-05")
     assert result.stderr == "Error: template announce.md.j2: 'sponsor' is undefined\n"
@@ -309,10 +204,7 @@ def test_missing_template_directory_is_a_config_error(run, snapshot: Path, workd
     (workdir / "rollout.toml").write_text('[templates]\ndir = "nowhere"\n', encoding="utf-8")
     result = run("--tracker", f"snapshot:{snapshot}", "announce", "42")
     assert result.exit_code == 2
-    assert (
-        result.stderr
-        == f"Error: rollout.toml: templates.dir: {workdir / 'nowhere'} is not a directory\n"
-    )
+    assert result.stderr == f"Error: rollout.toml: templates.dir: {workdir / 'nowhere'} is not a directory\n"
 
 
 # ------------------------------------------------------------------ posting
@@ -323,8 +215,7 @@ class Posting:
         self.directory = directory
         self.server = server
         (directory / "rollout.toml").write_text(
-            CONFIG + '[tracker]\nkind = "gitlab"\nproject = "ops/tracker"\nretries = 2\n',
-            encoding="utf-8",
+            CONFIG + '[tracker]\nkind = "gitlab"\nproject = "ops/tracker"\nretries = 2\n', encoding="utf-8"
         )
 
     def __call__(self, *args: str) -> Result:
@@ -333,9 +224,7 @@ class Posting:
             day = date.fromisoformat(args[args.index("--as-of") + 1])
             self.server.state.set_clock(lambda: datetime.combine(day, time(10, 0), tzinfo=UTC))
         env = {"GITLAB_URL": self.server.url, "GITLAB_TOKEN": self.server.token}
-        return CliRunner(env=env).invoke(
-            cli, ["--config", str(self.directory / "rollout.toml"), *args]
-        )
+        return CliRunner(env=env).invoke(cli, ["--config", str(self.directory / "rollout.toml"), *args])
 
     def posts(self) -> int:
         return self.server.count(method="POST", path_contains="/notes")
@@ -396,18 +285,10 @@ def test_a_lost_answer_is_not_posted_again(gitlab: Posting) -> None:
 def test_a_moved_date_is_announced_anew(gitlab: Posting) -> None:
     gitlab("announce", "42", "--as-of", "2027-01-05", "--post")
     # Validation is taken back: the sign-off now comes after the February cut-off.
-    gitlab.server.state.change_labels(
-        7, 42, add=["Stage::Validation"], at="2027-01-26T09:00:00Z", by="bob"
-    )
-    gitlab.server.state.change_labels(
-        7, 42, add=["Validation::Awaiting"], at="2027-01-26T09:00:00Z", by="bob"
-    )
-    gitlab.server.state.change_labels(
-        7, 42, add=["Validation::Received"], at="2027-01-28T09:00:00Z", by="alice"
-    )
-    gitlab.server.state.change_labels(
-        7, 42, add=["Stage::Implementation"], at="2027-01-28T10:00:00Z", by="bob"
-    )
+    gitlab.server.state.change_labels(7, 42, add=["Stage::Validation"], at="2027-01-26T09:00:00Z", by="bob")
+    gitlab.server.state.change_labels(7, 42, add=["Validation::Awaiting"], at="2027-01-26T09:00:00Z", by="bob")
+    gitlab.server.state.change_labels(7, 42, add=["Validation::Received"], at="2027-01-28T09:00:00Z", by="alice")
+    gitlab.server.state.change_labels(7, 42, add=["Stage::Implementation"], at="2027-01-28T10:00:00Z", by="bob")
     result = gitlab("announce", "42", "--as-of", "2027-01-28", "--post")
     assert result.exit_code == 0, result.stderr
     assert "When:** Monday 2027-03-01" in result.stdout
@@ -436,26 +317,12 @@ def test_check_uses_the_posted_pre_announcement(gitlab: Posting) -> None:
 
 
 def test_post_needs_markdown_and_a_writable_tracker(run, snapshot: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run(
-        "--tracker", f"snapshot:{snapshot}", "announce", "42", "--post", "--format", "slack"
-    )
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--post", "--format", "slack")
     assert result.exit_code == 2
     assert "--post adds Markdown to the issue" in result.stderr
-    result = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--as-of",
-        "2027-01-29",
-        "--phase",
-        "reminder",
-        "--post",
-    )
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--as-of", "2027-01-29", "--phase", "reminder", "--post")
     assert result.exit_code == 2
-    assert (
-        result.stderr == "Error: a snapshot is read-only; use --tracker gitlab to write to GitLab\n"
-    )
+    assert result.stderr == "Error: a snapshot is read-only; use --tracker gitlab to write to GitLab\n"
 
 
 # ------------------------------------------------------------------ whose markers count (§3)
@@ -463,9 +330,7 @@ def test_post_needs_markdown_and_a_writable_tracker(run, snapshot: Path) -> None
 
 def test_a_forged_marker_neither_moves_the_date_nor_stops_the_announcement(gitlab: Posting) -> None:
     # Anyone can comment: mallory pastes a pre-announcement marker dated in time for February.
-    gitlab.server.state.add_note(
-        7, 42, f"Looks good {MARKER}", "mallory", at="2027-01-05T09:00:00Z"
-    )
+    gitlab.server.state.add_note(7, 42, f"Looks good {MARKER}", "mallory", at="2027-01-05T09:00:00Z")
     check = gitlab("check", "42", "--as-of", "2027-01-20", "--json")
     assert json.loads(check.stdout)[0]["ships_on"] == "2027-03-01"  # announced "today": too late
     result = gitlab("announce", "42", "--as-of", "2027-01-20", "--post")
@@ -476,9 +341,7 @@ def test_a_forged_marker_neither_moves_the_date_nor_stops_the_announcement(gitla
 
 def test_system_notes_and_other_users_do_not_count_but_posters_do(gitlab: Posting) -> None:
     gitlab.server.state.add_note(7, 42, MARKER, "bob", at="2027-01-05T09:00:00Z")
-    gitlab.server.state.add_note(
-        7, 42, MARKER, "rollout-bot", at="2027-01-06T09:00:00Z", system=True
-    )
+    gitlab.server.state.add_note(7, 42, MARKER, "rollout-bot", at="2027-01-06T09:00:00Z", system=True)
     untrusted = gitlab("check", "42", "--as-of", "2027-01-20", "--json")
     assert json.loads(untrusted.stdout)[0]["ships_on"] == "2027-03-01"
     config = gitlab.directory / "rollout.toml"
@@ -490,14 +353,11 @@ def test_system_notes_and_other_users_do_not_count_but_posters_do(gitlab: Postin
     assert gitlab.posts() == 0
 
 
-@pytest.mark.parametrize(
-    "marker",
-    [
-        "<!-- rollout:announcement phase=pre deploy=2027-02-30 -->",
-        "<!-- rollout:announcement phase=pre deploy=0000-01-01 -->",
-        "<!-- rollout:announcement phase=reminder deploy=2027-02-01 posted=2027-13-01 -->",
-    ],
-)
+@pytest.mark.parametrize("marker", [
+    "<!-- rollout:announcement phase=pre deploy=2027-02-30 -->",
+    "<!-- rollout:announcement phase=pre deploy=0000-01-01 -->",
+    "<!-- rollout:announcement phase=reminder deploy=2027-02-01 posted=2027-13-01 -->",
+])
 def test_a_marker_that_does_not_parse_is_ignored(gitlab: Posting, marker: str) -> None:
     gitlab.server.state.add_note(7, 42, marker, "rollout-bot", at="2027-01-05T09:00:00Z")
     for command in (("check", "42"), ("announce", "42"), ("status",), ("notes", "2027-02-01")):

@@ -30,9 +30,7 @@ feature 3 "Queue view" by alice, C3:
 NOW = datetime(2027, 1, 20, 12, tzinfo=UTC)
 
 
-def feed(
-    story: str, directory: Path, today: date, now: datetime = NOW
-) -> dict[str, icalendar.Event]:
+def feed(story: str, directory: Path, today: date, now: datetime = NOW) -> dict[str, icalendar.Event]:
     path = directory / "snapshot.json"
     path.write_text(json.dumps(load_story(story).snapshot(7)), encoding="utf-8")
     config = Config()
@@ -55,14 +53,7 @@ def test_one_event_per_ready_issue(tmp_path: Path) -> None:
         "Request link: https://gitlab.example.com/ops/tracker/-/issues/1"
     )
     raw = (tmp_path / "feeds" / "changes.ics").read_bytes()
-    assert (
-        len(
-            recurring_ical_events.of(icalendar.Calendar.from_ical(raw)).between(
-                (2027, 1, 1), (2027, 7, 1)
-            )
-        )
-        == 2
-    )
+    assert len(recurring_ical_events.of(icalendar.Calendar.from_ical(raw)).between((2027, 1, 1), (2027, 7, 1))) == 2
     parsed = vobject.readOne(raw.decode("utf-8"))
     assert sorted(v.uid.value for v in parsed.vevent_list) == sorted(events)
     assert "X-WR-CALNAME:Support Operations deployments: changes" in raw.decode()
@@ -99,16 +90,12 @@ def test_calendar_without_a_tracker_skips_changes(run, workdir: Path) -> None:  
 
 def test_calendar_with_a_tracker_writes_changes(run, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     (workdir / "s.json").write_text(json.dumps(load_story(STORY).snapshot(7)), encoding="utf-8")
-    result = run(
-        "--tracker", "snapshot:s.json", "calendar", "--from", "2027-01-01", "--months", "3"
-    )
+    result = run("--tracker", "snapshot:s.json", "calendar", "--from", "2027-01-01", "--months", "3")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "wrote calendars/changes.ics"
 
 
-def test_a_gitlab_tracker_without_a_token_is_skipped_without_importing_gitlab(
-    workdir: Path,
-) -> None:
+def test_a_gitlab_tracker_without_a_token_is_skipped_without_importing_gitlab(workdir: Path) -> None:
     # The configuration of PRODUCT.md §5, on a machine with no GitLab credentials.
     import subprocess
     import sys
@@ -118,18 +105,10 @@ def test_a_gitlab_tracker_without_a_token_is_skipped_without_importing_gitlab(
         'url = "https://gitlab.example.com"\ngitlab_id = ""\nsnapshot = "tracker.json"\n',
         encoding="utf-8",
     )
-    env = {
-        k: v
-        for k, v in __import__("os").environ.items()
-        if k not in ("GITLAB_TOKEN", "CI_JOB_TOKEN")
-    }
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("GITLAB_TOKEN", "CI_JOB_TOKEN")}
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "rollout", "calendar", "--months", "2"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        cwd=workdir, env=env, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0
     lines = result.stderr.splitlines()
@@ -137,16 +116,9 @@ def test_a_gitlab_tracker_without_a_token_is_skipped_without_importing_gitlab(
         "changes.ics skipped: no GitLab token: set GITLAB_TOKEN (CI_JOB_TOKEN in GitLab CI), "
         "or name a python-gitlab config section in [tracker] gitlab_id"
     ) in lines
-    imported = {
-        line.split("|")[-1].strip().split(".")[0]
-        for line in lines
-        if line.startswith("import time:")
-    }
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in lines if line.startswith("import time:")}
     assert "gitlab" not in imported and "requests" not in imported
-    assert sorted(p.name for p in (workdir / "calendars").iterdir()) == [
-        "deadlines.ics",
-        "deployments.ics",
-    ]
+    assert sorted(p.name for p in (workdir / "calendars").iterdir()) == ["deadlines.ics", "deployments.ics"]
 
 
 def test_a_set_up_tracker_that_fails_writes_nothing(run, workdir: Path) -> None:  # type: ignore[no-untyped-def]

@@ -62,18 +62,11 @@ def test_json_contract(run: RunCli) -> None:
         "CustSuppOps Deployment 2027-03-01; move it",
     }
     assert incident["ready"] is False and incident["ships_on"] is None
-    assert [c["id"] for c in incident["checks"] if not c["ok"]] == [
-        "request-type",
-        "stage",
-        "validation",
-        "ships-on",
-    ]
+    assert [c["id"] for c in incident["checks"] if not c["ok"]] == ["request-type", "stage", "validation", "ships-on"]
 
 
 def test_for_date_makes_a_late_issue_fail_the_gate(run: RunCli) -> None:
-    result = run(
-        "--tracker", TRACKER, "check", "105", "--as-of", "2027-01-20", "--for", "2027-02-01"
-    )
+    result = run("--tracker", TRACKER, "check", "105", "--as-of", "2027-01-20", "--for", "2027-02-01")
     assert result.exit_code == 1
     assert "#105 Not ready" in result.stdout
     assert "later than 2027-02-01, the date asked for" in result.stdout
@@ -94,9 +87,5 @@ def test_hostile_title_cannot_drive_the_terminal(run: RunCli, workdir: Path) -> 
     issue["title"] = "Evil \x1b[2J\x1b]0;pwned\x07 title\u202e with\nnewline"
     (workdir / "hostile.json").write_text(json.dumps(data), encoding="utf-8")
     result = run("--tracker", "snapshot:hostile.json", "check", "101", "--as-of", "2027-01-20")
-    assert (
-        "\x1b" not in result.stdout
-        and "\x07" not in result.stdout
-        and "\u202e" not in result.stdout
-    )
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\u202e" not in result.stdout
     assert result.stdout.splitlines()[1] == "  Evil [2J]0;pwned title with newline"

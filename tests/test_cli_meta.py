@@ -48,8 +48,7 @@ def imported_modules(tmp_path: Path, *args: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "args",
-    [("schedule", "--months", "1"), ("calendar", "--months", "1", "--out", "feeds"), ("--help",)],
+    "args", [("schedule", "--months", "1"), ("calendar", "--months", "1", "--out", "feeds"), ("--help",)]
 )
 def test_calendar_commands_do_not_import_gitlab(tmp_path: Path, args: tuple[str, ...]) -> None:
     modules = imported_modules(tmp_path, *args)
@@ -66,12 +65,9 @@ def test_help_does_not_import_the_heavy_libraries(tmp_path: Path) -> None:
 def test_every_package_is_listed_for_the_wheel() -> None:
     import tomllib
 
-    listed = set(
-        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    )
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for init in (ROOT / "rollout").rglob("__init__.py")
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "rollout").rglob("__init__.py")
     }
     assert found | {"rollout.templates"} == listed
 
@@ -88,9 +84,4 @@ def test_the_public_api_names_what_it_exports() -> None:
 
 def test_help_loads_none_of_the_domain_modules(tmp_path: Path) -> None:
     modules = imported_modules(tmp_path, "--help")
-    assert not modules & {
-        "rollout.board",
-        "rollout.readiness",
-        "rollout.schedule",
-        "rollout.trackers",
-    }
+    assert not modules & {"rollout.board", "rollout.readiness", "rollout.schedule", "rollout.trackers"}

@@ -11,15 +11,12 @@ from helpers import write_config
 
 
 def test_schedule_table(run: RunCli, workdir: Path) -> None:
-    write_config(
-        workdir,
-        """
+    write_config(workdir, """
         [[schedule.override]]
         month = "2027-12"
         skip = true
         reason = "Year-end break"
-    """,
-    )
+    """)
     result = run("schedule", "--from", "2027-04-15", "--months", "3")
     assert result.exit_code == 0
     assert result.stdout == textwrap.dedent("""\
@@ -47,17 +44,14 @@ def test_schedule_table_with_deploy_time_and_freeze(run: RunCli, workdir: Path) 
 
 
 def test_schedule_json_contract(run: RunCli, workdir: Path) -> None:
-    write_config(
-        workdir,
-        """
+    write_config(workdir, """
         [schedule]
         weekend = "next-business-day"
         [[schedule.override]]
         month = "2027-06"
         date = "2027-06-03"
         reason = "Moved for the offsite"
-    """,
-    )
+    """)
     result = run("schedule", "--from", "2027-05-20", "--months", "2", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == [
@@ -69,12 +63,7 @@ def test_schedule_json_contract(run: RunCli, workdir: Path) -> None:
             "start": None,
             "timezone": "UTC",
             "signoff_cutoff": "2027-04-28",
-            "announce_by": {
-                "C1": "2027-04-05",
-                "C2": "2027-04-12",
-                "C3": "2027-04-19",
-                "C4": "2027-05-03",
-            },
+            "announce_by": {"C1": "2027-04-05", "C2": "2027-04-12", "C3": "2027-04-19", "C4": "2027-05-03"},
             "reminder": "2027-04-30T00:00:00+00:00",
             "frozen_for": [],
             "freezes": [],
@@ -89,12 +78,7 @@ def test_schedule_json_contract(run: RunCli, workdir: Path) -> None:
             "start": None,
             "timezone": "UTC",
             "signoff_cutoff": "2027-05-31",
-            "announce_by": {
-                "C1": "2027-05-06",
-                "C2": "2027-05-13",
-                "C3": "2027-05-20",
-                "C4": "2027-06-03",
-            },
+            "announce_by": {"C1": "2027-05-06", "C2": "2027-05-13", "C3": "2027-05-20", "C4": "2027-06-03"},
             "reminder": "2027-05-31T00:00:00+00:00",
             "frozen_for": [],
             "freezes": [],

@@ -18,7 +18,7 @@ BAD_CONFIGS = [
         'schedule.timezon: unknown key; did you mean "timezone"?',
     ),
     (
-        "[schedul]\nday = 1\n",
+        '[schedul]\nday = 1\n',
         'schedul: unknown key; did you mean "schedule"?',
     ),
     (
@@ -34,7 +34,7 @@ BAD_CONFIGS = [
         "notice.C5: unknown key",
     ),
     (
-        '[schedule]\nday = "first"\n',
+        "[schedule]\nday = \"first\"\n",
         "schedule.day: must be an integer from 1 to 31, not a string 'first'",
     ),
     (
@@ -156,13 +156,11 @@ def test_unknown_key_lists_the_valid_ones(run: RunCli, workdir: Path) -> None:
 def test_missing_config_file_named_on_the_command_line(run: RunCli) -> None:
     result = run("--config", "nowhere.toml", "schedule")
     assert result.exit_code == 2
-    assert (
-        result.stderr == "Error: nowhere.toml: (file): cannot read it: No such file or directory\n"
-    )
+    assert result.stderr == "Error: nowhere.toml: (file): cannot read it: No such file or directory\n"
 
 
 def test_config_is_found_in_a_parent_directory(workdir: Path) -> None:
-    write_config(workdir, "[schedule]\nday = 15\n")
+    write_config(workdir, '[schedule]\nday = 15\n')
     nested = workdir / "a" / "b"
     nested.mkdir(parents=True)
     config = load_config(cwd=nested)
@@ -176,9 +174,7 @@ def test_no_config_anywhere_means_the_built_in_defaults(workdir: Path) -> None:
     assert config.schedule.day == 1
     assert config.schedule.weekend == "keep"
     assert config.notice.by_criticality["C1"] == Duration(4, "weeks")
-    assert config.freezes == (
-        Freeze("December code freeze", MonthDay(12, 1), MonthDay(12, 31), ("C1", "C2")),
-    )
+    assert config.freezes == (Freeze("December code freeze", MonthDay(12, 1), MonthDay(12, 31), ("C1", "C2")),)
 
 
 def test_every_key_of_the_product_notes_is_accepted() -> None:

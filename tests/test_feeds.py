@@ -48,9 +48,7 @@ def test_deployments_feed_matches_the_schedule(tmp_path: Path) -> None:
     assert len(events) == 12
     assert [e.decoded("DTSTART") for e in events] == [d.date for d in deployments]
     assert [e.decoded("DTEND") for e in events] == [d.date + timedelta(days=1) for d in deployments]
-    assert [str(e["UID"]) for e in events] == [
-        f"deployment-{d.period_key}@rollout.local" for d in deployments
-    ]
+    assert [str(e["UID"]) for e in events] == [f"deployment-{d.period_key}@rollout.local" for d in deployments]
     assert str(calendar["X-WR-CALNAME"]) == "Support Operations deployments"
     assert str(calendar["NAME"]) == "Support Operations deployments"
 
@@ -86,25 +84,15 @@ def test_deadlines_feed_lists_cutoffs_notice_reminders_and_freezes(tmp_path: Pat
     config = Config()
     write_calendars(config, date(2027, 11, 1), 3, tmp_path, NOW)
     events = events_by_uid(tmp_path / "deadlines.ics")
-    assert sorted(events) == sorted(
-        [
-            "signoff-2027-11@rollout.local",
-            "signoff-2027-12@rollout.local",
-            "signoff-2028-01@rollout.local",
-            "announce-c1-2027-11@rollout.local",
-            "announce-c2-2027-11@rollout.local",
-            "announce-c3-2027-11@rollout.local",
-            # December is frozen for C1 and C2: only C3 is announced for it
-            "announce-c3-2027-12@rollout.local",
-            "announce-c1-2028-01@rollout.local",
-            "announce-c2-2028-01@rollout.local",
-            "announce-c3-2028-01@rollout.local",
-            "reminder-2027-11@rollout.local",
-            "reminder-2027-12@rollout.local",
-            "reminder-2028-01@rollout.local",
-            "freeze-december-code-freeze-2027-12-01@rollout.local",
-        ]
-    )
+    assert sorted(events) == sorted([
+        "signoff-2027-11@rollout.local", "signoff-2027-12@rollout.local", "signoff-2028-01@rollout.local",
+        "announce-c1-2027-11@rollout.local", "announce-c2-2027-11@rollout.local", "announce-c3-2027-11@rollout.local",
+        # December is frozen for C1 and C2: only C3 is announced for it
+        "announce-c3-2027-12@rollout.local",
+        "announce-c1-2028-01@rollout.local", "announce-c2-2028-01@rollout.local", "announce-c3-2028-01@rollout.local",
+        "reminder-2027-11@rollout.local", "reminder-2027-12@rollout.local", "reminder-2028-01@rollout.local",
+        "freeze-december-code-freeze-2027-12-01@rollout.local",
+    ])
     freeze = events["freeze-december-code-freeze-2027-12-01@rollout.local"]
     assert prop(freeze, "DTSTART") == "VALUE=DATE:20271201"
     assert prop(freeze, "DTEND") == "VALUE=DATE:20280101"  # exclusive: the whole of Dec 31
@@ -162,9 +150,7 @@ def test_regenerating_unchanged_inputs_is_byte_identical(tmp_path: Path) -> None
     assert sorted(first) == ["deadlines.ics", "deployments.ics"]
 
 
-def test_a_century_of_timed_deployments_regenerates_byte_identical(
-    run: RunCli, workdir: Path
-) -> None:
+def test_a_century_of_timed_deployments_regenerates_byte_identical(run: RunCli, workdir: Path) -> None:
     write_config(workdir, '[schedule]\ntimezone = "Europe/Berlin"\ntime = "09:30"\n')
     args = ["calendar", "--from", "2027-01-01", "--months", "1200", "--out", "feeds"]
     assert run(*args).exit_code == 0
@@ -182,9 +168,7 @@ def test_moving_a_month_keeps_its_uid_and_bumps_its_sequence(tmp_path: Path) -> 
     write_calendars(Config(), START, 12, tmp_path, NOW)
     before = events_by_uid(tmp_path / "deployments.ics")
     deadlines_before = events_by_uid(tmp_path / "deadlines.ics")
-    moved = config_from(
-        '[[schedule.override]]\nmonth = "2027-05"\ndate = "2027-05-03"\nreason = "Off the Saturday"'
-    )
+    moved = config_from('[[schedule.override]]\nmonth = "2027-05"\ndate = "2027-05-03"\nreason = "Off the Saturday"')
     write_calendars(moved, START, 12, tmp_path, LATER)
     after = events_by_uid(tmp_path / "deployments.ics")
 
@@ -210,34 +194,21 @@ def test_moving_a_month_keeps_its_uid_and_bumps_its_sequence(tmp_path: Path) -> 
 
     # Moving it back is another change, not a return to SEQUENCE 0.
     write_calendars(Config(), START, 12, tmp_path, LATER + timedelta(days=1))
-    assert (
-        prop(
-            events_by_uid(tmp_path / "deployments.ics")["deployment-2027-05@rollout.local"],
-            "SEQUENCE",
-        )
-        == "2"
-    )
+    assert prop(events_by_uid(tmp_path / "deployments.ics")["deployment-2027-05@rollout.local"], "SEQUENCE") == "2"
 
 
 def test_text_is_escaped_for_icalendar(tmp_path: Path) -> None:
     reason = "Moved; see the review, item 3\\4\nBEGIN:VEVENT\r\nUID:evil"
     config = config_from(
-        f'[[schedule.override]]\nmonth = "2027-02"\ndate = "2027-02-02"\nreason = {reason!r}'.replace(
-            "'", '"'
-        )
+        f'[[schedule.override]]\nmonth = "2027-02"\ndate = "2027-02-02"\nreason = {reason!r}'.replace("'", '"')
     )
     write_calendars(config, START, 3, tmp_path, NOW)
     text = (tmp_path / "deployments.ics").read_bytes().decode("utf-8")
     assert len(re.findall(r"^BEGIN:VEVENT\r$", text, re.M)) == 3
     parsed = vobject.readOne(text)
     february = parsed.vevent_list[1]
-    assert f"Why this date: {reason.replace(chr(13), '')}." in february.description.value.replace(
-        "\r", ""
-    )
-    assert (
-        icalendar.Calendar.from_ical(text.encode()).walk("VEVENT")[1]["UID"]
-        == "deployment-2027-02@rollout.local"
-    )
+    assert f"Why this date: {reason.replace(chr(13), '')}." in february.description.value.replace("\r", "")
+    assert icalendar.Calendar.from_ical(text.encode()).walk("VEVENT")[1]["UID"] == "deployment-2027-02@rollout.local"
 
 
 def test_calendar_command_writes_both_feeds_atomically(run: RunCli, workdir: Path) -> None:
@@ -249,10 +220,7 @@ def test_calendar_command_writes_both_feeds_atomically(run: RunCli, workdir: Pat
         "or pass --tracker gitlab or --tracker snapshot:PATH\n"
         "wrote public/deployments.ics\nwrote public/deadlines.ics\n"
     )
-    assert sorted(p.name for p in (workdir / "public").iterdir()) == [
-        "deadlines.ics",
-        "deployments.ics",
-    ]
+    assert sorted(p.name for p in (workdir / "public").iterdir()) == ["deadlines.ics", "deployments.ics"]
 
 
 def test_calendar_command_is_reproducible_with_source_date_epoch(
@@ -264,9 +232,7 @@ def test_calendar_command_is_reproducible_with_source_date_epoch(
     assert "DTSTAMP:20270115T080000Z" in text
 
 
-def test_unwritable_output_is_one_error_line_and_keeps_the_old_feed(
-    run: RunCli, workdir: Path
-) -> None:
+def test_unwritable_output_is_one_error_line_and_keeps_the_old_feed(run: RunCli, workdir: Path) -> None:
     (workdir / "public").write_text("not a directory", encoding="utf-8")
     result = run("calendar", "--out", "public/feeds")
     assert result.exit_code == 2
@@ -277,9 +243,7 @@ def test_unwritable_output_is_one_error_line_and_keeps_the_old_feed(
     assert (workdir / "public").read_text(encoding="utf-8") == "not a directory"
 
 
-def test_a_failed_write_leaves_no_temporary_file(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_write_leaves_no_temporary_file(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     from rollout.errors import OutputError

@@ -619,11 +619,7 @@ def test_snapshot_equals_what_the_api_returns(gl: gitlab.Gitlab, state: GitLabSt
         assert listed.asdict() == issue.asdict()
 
     gl.auth()
-    assert state.snapshot(PATH) == {
-        "project": project.asdict(),
-        "user": {key: getattr(gl.user, key) for key in ("id", "username", "name")},
-        "issues": over_http,
-    }
+    assert state.snapshot(PATH) == {"project": project.asdict(), "user": {key: getattr(gl.user, key) for key in ("id", "username", "name")}, "issues": over_http}
 
 
 # -- faults ---------------------------------------------------------------------------------------
@@ -943,9 +939,7 @@ def test_latency_delays_every_answer_and_concurrent_requests_wait_together(
         one = time.perf_counter() - started
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=4) as pool:
-            answers = list(
-                pool.map(lambda _: requests.get(url, headers=headers, timeout=5), range(4))
-            )
+            answers = list(pool.map(lambda _: requests.get(url, headers=headers, timeout=5), range(4)))
         four = time.perf_counter() - started
     assert one >= 0.2
     assert all(answer.status_code == 200 for answer in answers)

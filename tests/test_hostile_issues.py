@@ -80,9 +80,7 @@ def test_announcements_are_inert(run, snapshot: Path, fmt: str) -> None:  # type
     assert_inert(text, markup=fmt != "text")
     if fmt == "md":  # a GitLab note: no quick action may run, no marker may be faked
         assert not re.search(r"^\s*/(close|assign)", text, re.M)
-    assert not markers_in(
-        [Note(1, text, Person("x", "x"), datetime(2027, 1, 20, tzinfo=UTC), False)], Trust.of(["x"])
-    )
+    assert not markers_in([Note(1, text, Person("x", "x"), datetime(2027, 1, 20, tzinfo=UTC), False)], Trust.of(["x"]))
     if fmt == "slack":
         for sequence in ("<!channel>", "<!here>", "<@U123ABC>", "<!subteam^"):
             assert sequence not in text
@@ -99,19 +97,14 @@ def test_hostile_title_keeps_its_words_as_text(run, workdir: Path) -> None:  # t
     assert "🚀👩‍💻" in text
     assert "\\/close" in text  # shown, not run
     slack = run("announce", "42", "--as-of", "2027-01-20", "--format", "slack").stdout
-    assert (
-        "&lt;!channel&gt; &lt;!here&gt; &lt;`@U123ABC`&gt; &lt;!subteam^S042|`@support`&gt;"
-        in slack
-    )
+    assert "&lt;!channel&gt; &lt;!here&gt; &lt;`@U123ABC`&gt; &lt;!subteam^S042|`@support`&gt;" in slack
 
 
 def test_release_notes_are_inert_in_markdown_and_html(run, snapshot: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     markdown = run("notes", "2027-02-01", "--as-of", "2027-01-20")
     assert markdown.exit_code == 0, markdown.stderr
     assert_inert(markdown.stdout)
-    html = run(
-        "notes", "2027-02-01", "--as-of", "2027-01-20", "--format", "html", "--out", "notes.html"
-    )
+    html = run("notes", "2027-02-01", "--as-of", "2027-01-20", "--format", "html", "--out", "notes.html")
     assert html.exit_code == 0
     page = (workdir / "notes.html").read_text(encoding="utf-8")
     assert_inert(page)

@@ -24,14 +24,10 @@ feature 1 "Refund macro" by alice, {crit}{extra}:
 """
 
 
-def verdict(
-    story: str, iid: int, as_of: str, config: Config | None = None, for_date: str | None = None
-) -> Verdict:
+def verdict(story: str, iid: int, as_of: str, config: Config | None = None, for_date: str | None = None) -> Verdict:
     issue = issues_of_story(story)[iid]
     chosen = date.fromisoformat(for_date) if for_date else None
-    return Assessor(config or Config(), trust=TRUSTED).assess(
-        issue, date.fromisoformat(as_of), chosen
-    )
+    return Assessor(config or Config(), trust=TRUSTED).assess(issue, date.fromisoformat(as_of), chosen)
 
 
 def feature(crit: str = "C4", signed: str = "2027-01-12", extra: str = "") -> str:
@@ -124,16 +120,8 @@ def test_incident_and_missing_request_type_are_refused() -> None:
             "validation",
             "waiting for Validation::Received from the requester",
         ),
-        (
-            "events 1: 2027-01-14 remove Criticality::C4",
-            "criticality",
-            "no criticality; add one of Criticality::C1 to Criticality::C4",
-        ),
-        (
-            'issue 9 "Upstream" by erin, created 2027-01-02\nlink 1 blocked by 9',
-            "blockers",
-            "blocked by open #9; close or unlink them first",
-        ),
+        ("events 1: 2027-01-14 remove Criticality::C4", "criticality", "no criticality; add one of Criticality::C1 to Criticality::C4"),
+        ("issue 9 \"Upstream\" by erin, created 2027-01-02\nlink 1 blocked by 9", "blockers", "blocked by open #9; close or unlink them first"),
     ],
 )
 def test_every_check_fails_on_its_own(change: str, check: str, detail: str) -> None:
@@ -202,10 +190,7 @@ def test_notice_moves_ships_on_out(crit: str, as_of: str, ships_on: str) -> None
 
 def test_posted_pre_announcement_date_is_the_announcement_date() -> None:
     marker = "<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
-    story = (
-        feature(crit="C2", signed="2027-01-08")
-        + f'note 1 by rollout-bot on 2027-01-10: "Planned {marker}"'
-    )
+    story = feature(crit="C2", signed="2027-01-08") + f'note 1 by rollout-bot on 2027-01-10: "Planned {marker}"'
     # Announced Jan 10, before the Feb 1 announce-by date for C2 (Jan 11).
     assert verdict(story, 1, "2027-01-20").ships_on == date(2027, 2, 1)
     # The same text without the marker is just a comment: today counts, too late for Feb.
@@ -229,9 +214,7 @@ def test_december_freeze_holds_c2_back_but_not_c3() -> None:
     # From November on, C3 still makes December; C2 waits for January.
     assert verdict(story.format(crit="C3"), 1, "2027-11-02").ships_on == date(2027, 12, 1)
     assert verdict(story.format(crit="C2"), 1, "2027-11-02").ships_on == date(2028, 1, 1)
-    detail = {c.id: c.detail for c in verdict(story.format(crit="C2"), 1, "2027-11-02").checks}[
-        "ships-on"
-    ]
+    detail = {c.id: c.detail for c in verdict(story.format(crit="C2"), 1, "2027-11-02").checks}["ships-on"]
     assert "the 2027-12-01 deployment is frozen for C2 (December code freeze)" in detail
 
 

@@ -80,23 +80,12 @@ def test_markdown_notes(run: RunCli, tracker: str) -> None:
 
 
 def test_html_notes_are_a_standalone_page(run: RunCli, tracker: str, workdir: Path) -> None:
-    result = run(
-        "--tracker",
-        tracker,
-        "notes",
-        "2027-02-01",
-        "--as-of",
-        "2027-01-20",
-        "--format",
-        "html",
-        "--out",
-        "notes/feb.html",
-    )
+    result = run("--tracker", tracker, "notes", "2027-02-01", "--as-of", "2027-01-20", "--format", "html", "--out", "notes/feb.html")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == "wrote notes/feb.html\n"
     page = (workdir / "notes" / "feb.html").read_text(encoding="utf-8")
-    assert page.startswith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">')
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")
     assert page.endswith(HTML_BODY)
     outline = Outline()
     outline.feed(page)
@@ -107,12 +96,9 @@ def test_html_notes_are_a_standalone_page(run: RunCli, tracker: str, workdir: Pa
     assert outline.count["li"] == 6 and outline.count["a"] == 6
 
 
-def test_a_moved_deployment_is_found_by_its_period(
-    run: RunCli, tracker: str, workdir: Path
-) -> None:
+def test_a_moved_deployment_is_found_by_its_period(run: RunCli, tracker: str, workdir: Path) -> None:
     (workdir / "rollout.toml").write_text(
-        '[[schedule.override]]\nmonth = "2027-02"\ndate = "2027-02-03"\nreason = "offsite"\n',
-        encoding="utf-8",
+        '[[schedule.override]]\nmonth = "2027-02"\ndate = "2027-02-03"\nreason = "offsite"\n', encoding="utf-8"
     )
     by_period = run("--tracker", tracker, "notes", "2027-02-01", "--as-of", "2027-01-20")
     by_date = run("--tracker", tracker, "notes", "2027-02-03", "--as-of", "2027-01-20")
@@ -123,10 +109,7 @@ def test_a_moved_deployment_is_found_by_its_period(
 def test_no_deployment_on_that_date(run: RunCli, tracker: str) -> None:
     result = run("--tracker", tracker, "notes", "2027-02-10")
     assert result.exit_code == 2
-    assert (
-        result.stderr
-        == "Error: no deployment on 2027-02-10; the next one is 2027-03-01 (CustSuppOps Deployment 2027-03-01)\n"
-    )
+    assert result.stderr == "Error: no deployment on 2027-02-10; the next one is 2027-03-01 (CustSuppOps Deployment 2027-03-01)\n"
 
 
 def test_after_the_deployment_the_notes_still_list_what_shipped(run: RunCli, tracker: str) -> None:

@@ -68,12 +68,7 @@ HOLIDAYS = [
     (US, "next-business-day", "2025-09", "2025-09-02"),  # Labor Day on the 1st
     (US, "previous-business-day", "2025-09", "2025-08-29"),
     (US, "next-business-day", "2029-09", "2029-09-04"),  # Saturday, then Labor Day Monday
-    (
-        US,
-        "previous-business-day",
-        "2028-01",
-        "2027-12-30",
-    ),  # Saturday; Friday is the observed holiday
+    (US, "previous-business-day", "2028-01", "2027-12-30"),  # Saturday; Friday is the observed holiday
     (US, "next-business-day", "2028-01", "2028-01-03"),
     (US, "previous-business-day", "2029-01", "2028-12-29"),  # Monday holiday, weekend before it
     (US, "next-business-day", "2031-09", "2031-09-02"),
@@ -209,9 +204,7 @@ def test_override_skip_yields_nothing_for_that_month() -> None:
 
 
 def test_milestone_title_may_name_the_actual_date() -> None:
-    config = config_from(
-        OVERRIDES + '\n[schedule]\nmilestone = "Deploy {deploy_date:%d %b} ({date:%Y-%m})"\n'
-    )
+    config = config_from(OVERRIDES + '\n[schedule]\nmilestone = "Deploy {deploy_date:%d %b} ({date:%Y-%m})"\n')
     found = deployment_of(config, "2027-05")
     assert found is not None
     assert found.milestone == "Deploy 04 May (2027-05)"
@@ -225,20 +218,10 @@ FREEZES = [
     ("", "2028-01", "previous-business-day", ("C1", "C2")),  # Jan 1 moves back to Dec 31
     ('[[freeze]]\nfrom = "12-20"\nto = "01-05"\ncriticality = ["C1"]', "2028-01", "keep", ("C1",)),
     ('[[freeze]]\nfrom = "12-20"\nto = "01-05"\ncriticality = ["C1"]', "2027-12", "keep", ()),
-    (
-        '[[freeze]]\nfrom = "2027-06-01"\nto = "2027-06-01"',
-        "2027-06",
-        "keep",
-        ("C1", "C2", "C3", "C4"),
-    ),
+    ('[[freeze]]\nfrom = "2027-06-01"\nto = "2027-06-01"', "2027-06", "keep", ("C1", "C2", "C3", "C4")),
     ('[[freeze]]\nfrom = "2027-06-01"\nto = "2027-06-01"', "2028-06", "keep", ()),
-    (
-        '[[freeze]]\nname = "a"\nfrom = "03-01"\nto = "03-01"\ncriticality = ["C3"]\n'
-        '[[freeze]]\nname = "b"\nfrom = "02-15"\nto = "03-15"\ncriticality = ["C1"]',
-        "2029-03",
-        "keep",
-        ("C1", "C3"),
-    ),
+    ('[[freeze]]\nname = "a"\nfrom = "03-01"\nto = "03-01"\ncriticality = ["C3"]\n'
+     '[[freeze]]\nname = "b"\nfrom = "02-15"\nto = "03-15"\ncriticality = ["C1"]', "2029-03", "keep", ("C1", "C3")),
 ]
 
 
@@ -272,9 +255,7 @@ def test_announce_by_per_criticality() -> None:
 
 
 def test_business_day_notice_counts_business_days() -> None:
-    config = config_from(
-        '[notice]\nC3 = "5 business days"\n[schedule]\nholidays = { country = "US" }'
-    )
+    config = config_from('[notice]\nC3 = "5 business days"\n[schedule]\nholidays = { country = "US" }')
     found = deployment_of(config, "2027-01")  # Friday Jan 1; Dec 25 2026 is a Friday holiday
     assert found is not None
     # Thu 31, Wed 30, Tue 29, Mon 28, (Fri 25 is Christmas) Thu 24
@@ -297,9 +278,7 @@ TIMED = [
 
 
 @pytest.mark.parametrize(("zone", "month", "local", "utc"), TIMED)
-def test_timed_deployments_across_daylight_saving(
-    zone: str, month: str, local: str, utc: str
-) -> None:
+def test_timed_deployments_across_daylight_saving(zone: str, month: str, local: str, utc: str) -> None:
     config = config_from(f'[schedule]\ntimezone = "{zone}"\ntime = "09:00"')
     found = deployment_of(config, month)
     assert found is not None and found.start is not None
@@ -338,12 +317,8 @@ def test_next_deployment_and_the_deployment_a_date_belongs_to() -> None:
     assert schedule.next_deployment(date(2027, 1, 15)).date == date(2027, 2, 1)
     assert schedule.next_deployment(date(2027, 2, 1)).date == date(2027, 2, 1)
     berlin = schedule.policy.zone
-    assert schedule.next_deployment(datetime(2027, 2, 1, 8, 59, tzinfo=berlin)).date == date(
-        2027, 2, 1
-    )
-    assert schedule.next_deployment(datetime(2027, 2, 1, 9, 1, tzinfo=berlin)).date == date(
-        2027, 3, 1
-    )
+    assert schedule.next_deployment(datetime(2027, 2, 1, 8, 59, tzinfo=berlin)).date == date(2027, 2, 1)
+    assert schedule.next_deployment(datetime(2027, 2, 1, 9, 1, tzinfo=berlin)).date == date(2027, 3, 1)
     assert schedule.deployment_for(date(2027, 1, 2)).period == date(2027, 2, 1)
 
 
@@ -366,9 +341,7 @@ def test_previous_business_day_into_a_moved_neighbour_is_a_config_error() -> Non
         month = "2030-05"
         date = "2030-05-31"
     """)
-    with pytest.raises(
-        ConfigError, match=r"schedule\.override: the 2030-06 deployment \(2030-05-31\)"
-    ):
+    with pytest.raises(ConfigError, match=r"schedule\.override: the 2030-06 deployment \(2030-05-31\)"):
         Schedule(config).deployments(date(2030, 5, 1), 2)
 
 

@@ -12,11 +12,7 @@ from hypothesis import strategies as st
 from rollout.config import Config
 from rollout.schedule import Schedule
 
-HOLIDAY_CHOICES = [
-    "",
-    'holidays = { country = "US" }',
-    'holidays = { country = "DE", subdivision = "BY" }',
-]
+HOLIDAY_CHOICES = ["", 'holidays = { country = "US" }', 'holidays = { country = "DE", subdivision = "BY" }']
 WEEKENDS = ["keep", "next-business-day", "previous-business-day"]
 
 
@@ -26,9 +22,7 @@ def policies(draw: st.DrawFn) -> tuple[Config, str, list[date], list[tuple[date,
     weekend = draw(st.sampled_from(WEEKENDS))
     holidays = draw(st.sampled_from(HOLIDAY_CHOICES))
     extra = draw(st.lists(st.dates(date(2025, 1, 1), date(2032, 12, 31)), max_size=6))
-    skipped = draw(
-        st.lists(st.tuples(st.integers(2025, 2032), st.integers(1, 12)), max_size=3, unique=True)
-    )
+    skipped = draw(st.lists(st.tuples(st.integers(2025, 2032), st.integers(1, 12)), max_size=3, unique=True))
     freeze_start = draw(st.tuples(st.integers(1, 12), st.integers(1, 28)))
     freeze_end = draw(st.tuples(st.integers(1, 12), st.integers(1, 28)))
     frozen = draw(st.sets(st.sampled_from(["C1", "C2", "C3", "C4"]), min_size=1))
@@ -43,9 +37,7 @@ def policies(draw: st.DrawFn) -> tuple[Config, str, list[date], list[tuple[date,
         text += f'\n[[schedule.override]]\nmonth = "{year}-{month:02d}"\nskip = true\n'
     text += (
         f'\n[[freeze]]\nfrom = "{freeze_start[0]:02d}-{freeze_start[1]:02d}"\n'
-        f'to = "{freeze_end[0]:02d}-{freeze_end[1]:02d}"\ncriticality = {sorted(frozen)!r}\n'.replace(
-            "'", '"'
-        )
+        f'to = "{freeze_end[0]:02d}-{freeze_end[1]:02d}"\ncriticality = {sorted(frozen)!r}\n'.replace("'", '"')
     )
     windows = []
     for year in range(2023, 2034):

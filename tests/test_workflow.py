@@ -72,12 +72,7 @@ def test_rejected_reworked_and_validated_again() -> None:
           2027-01-15 received; 2027-01-18 implementation
     """
     assert [s[0] for s in stages(13, story)] == [
-        "triage",
-        "development",
-        "validation",
-        "development",
-        "validation",
-        "implementation",
+        "triage", "development", "validation", "development", "validation", "implementation",
     ]
     issue = issues_of_story(story)[13]
     timeline = timeline_of(issue, VOCABULARY)
@@ -113,10 +108,7 @@ def test_received_then_rejected_is_no_signoff() -> None:
     issue = issues_of_story(story)[21]
     reading = read_labels(issue.labels, VOCABULARY)
     signoff = find_signoff(reading, timeline_of(issue, VOCABULARY), VOCABULARY, UTC_ZONE)
-    assert (
-        signoff.problem
-        == "Validation::Rejected: rework it in Development and ask for validation again"
-    )
+    assert signoff.problem == "Validation::Rejected: rework it in Development and ask for validation again"
 
 
 def test_blocked_and_back_to_the_previous_stage() -> None:
@@ -125,12 +117,7 @@ def test_blocked_and_back_to_the_previous_stage() -> None:
         feature 22 "Macro" by alice, C3:
           2027-01-05 development; 2027-01-07 blocked; 2027-01-14 development; 2027-01-20 validation
     """
-    assert [s[0] for s in stages(22, story)] == [
-        "development",
-        "blocked",
-        "development",
-        "validation",
-    ]
+    assert [s[0] for s in stages(22, story)] == ["development", "blocked", "development", "validation"]
     blocked_story = story.replace("; 2027-01-14 development; 2027-01-20 validation", "")
     issue = issues_of_story(blocked_story)[22]
     timeline = timeline_of(issue, VOCABULARY)
@@ -148,11 +135,7 @@ def test_one_edit_is_one_change_never_two_stages() -> None:
           2027-01-08 validation add Priority::2
     """
     issue = issues_of_story(story)[23]
-    events = [
-        (e.at, e.action, e.label)
-        for e in issue.label_events
-        if e.label and e.label.startswith("Stage::")
-    ]
+    events = [(e.at, e.action, e.label) for e in issue.label_events if e.label and e.label.startswith("Stage::")]
     swap = [e for e in events if e[0] == at("2027-01-08T09:00")]
     assert sorted(e[1] for e in swap) == ["add", "remove"]
     assert [s[0] for s in stages(23, story)] == ["development", "validation"]
@@ -193,13 +176,7 @@ def test_two_stage_labels_at_once_on_the_free_tier() -> None:
 
 def test_unknown_stage_and_label_conflicts() -> None:
     reading = read_labels(
-        [
-            "Stage::Shipping",
-            "Criticality::C2",
-            "Criticality::C9",
-            "Customer::EMEA",
-            "Deployment::Ad-hoc",
-        ],
+        ["Stage::Shipping", "Criticality::C2", "Criticality::C9", "Customer::EMEA", "Deployment::Ad-hoc"],
         VOCABULARY,
     )
     assert reading.stages == ("?Shipping",)
@@ -222,9 +199,7 @@ def test_renamed_labels_and_aliases_from_the_config() -> None:
         awaiting = ["Awaiting", "Requested"]
     """)
     vocabulary = Vocabulary.from_config(config)
-    reading = read_labels(
-        ["Flow::Deploying", "Validation::Requested", "RequestType::Feature"], vocabulary
-    )
+    reading = read_labels(["Flow::Deploying", "Validation::Requested", "RequestType::Feature"], vocabulary)
     assert reading.stage == "implementation"
     assert reading.validations == ("awaiting",)
     assert vocabulary.stage_label("implementation") == "Flow::Deploying"
@@ -239,9 +214,7 @@ def test_business_days_in_the_current_stage_skip_weekends_and_holidays() -> None
     issue = issues_of_story(story)[26]
     timeline = timeline_of(issue, VOCABULARY)
     plain = BusinessCalendar()
-    us = BusinessCalendar.for_policy(
-        config_from('[schedule]\nholidays = { country = "US" }').schedule
-    )
+    us = BusinessCalendar.for_policy(config_from('[schedule]\nholidays = { country = "US" }').schedule)
     # Entered Monday 11th; by Friday 22nd: 9 business days, 8 with Martin Luther King Day (18th).
     assert business_days_in_stage(timeline, date(2027, 1, 22), plain, UTC_ZONE) == 9
     assert business_days_in_stage(timeline, date(2027, 1, 22), us, UTC_ZONE) == 8
