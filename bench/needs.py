@@ -59,7 +59,9 @@ class Need:
     # the rest.
     user: int = 1
     chain: int | None = None  # the longest run of pages one after another (default: all)
-    after: int = 0  # list pages that can only follow the others (the blockers' state)
+    # round trips that can only follow the lists (a warm run's changed issues, the state of
+    # the blockers its kept links name)
+    after: int = 0
 
     @property
     def others(self) -> int:
@@ -67,7 +69,7 @@ class Need:
 
     def lower_bound(self, latency: float, concurrency: int) -> float:
         """Seconds of network wait no client can avoid."""
-        chain = self.pages - self.after if self.chain is None else self.chain
+        chain = self.pages if self.chain is None else self.chain
         rounds = max(self.after, (self.per_issue + self.user) / concurrency)
         return (chain + self.other + rounds) * latency
 
@@ -217,12 +219,15 @@ class Needs:
             if "links" in kinds and "links" in cold.parts.get(iid, ()) and iid not in changed
         ]
         blockers = self._blockers(kept_links) - now.listed
+        # Which issues changed is known from the lists only: what is fetched follows them.
+        follows = 1 if per_issue else 0
         if merged_lists:
             [query] = now.queries
-            return Need(pages(len(query) + len(blockers)), per_issue)
+            listed = pages(len(query) + len(blockers))
+            return Need(listed, per_issue, chain=listed, after=follows)
         need = now.need()
         extra = pages(len(blockers)) if blockers else 0
-        return Need(need.pages + extra, per_issue, chain=need.chain, after=extra)
+        return Need(need.pages + extra, per_issue, chain=need.chain, after=max(extra, follows))
 
     def _blockers(self, iids: Iterable[int]) -> set[int]:
         wanted = set(iids)
