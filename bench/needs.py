@@ -19,6 +19,11 @@ The rules, as §6 and §1 give them:
   lie between the issue's creation and its updated_at, and the rule with the earliest and
   with the latest of them bounds the date. An issue whose bounds miss the dates a command
   shows cannot change its answer, and its history is not needed.
+- The label events say when the issue was signed off (§6: Validation::Received added after
+  it last entered Development, not followed by Rejected; Administrative: when it last
+  entered Implementation), which narrows the bounds: links and notes are read only of issues
+  that still may ship then, and of those the milestone names. The notes only matter when the
+  ships-on rule reads the announcement date: a signed-off change.
 - A warm run (§9) needs again only the parts of issues whose updated_at moved, and the
   open-or-closed state of the blockers its kept links name (closing a blocker does not
   touch the issue it blocks): one list page per 100 blockers it did not list anyway.
@@ -32,6 +37,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
 
 from dateutil.relativedelta import relativedelta
 from gitlab_server import Issue
@@ -135,11 +141,16 @@ class Needs:
         closed = tuple(i for i in self.issues if i.state == "closed" and i.updated_at >= since)
         parts: Parts = {}
         for issue in (*opened, *planned, *closed):
+            if issue.iid in parts:
+                continue
             judged = min(self._judging_day(issue, self.project.today), deployment.date)
-            if self._in_milestone(issue) or self._may_ship(
-                issue, judged, deployment.date, deployment.date
-            ):
-                parts[issue.iid] = HISTORY
+            if self._in_milestone(issue):
+                parts[issue.iid] = self._verdict_parts(issue)
+            elif self._may_ship(issue, judged, deployment.date, deployment.date):
+                signed = self._may_ship(
+                    issue, judged, deployment.date, deployment.date, label_events=True
+                )
+                parts[issue.iid] = self._verdict_parts(issue) if signed else ("label_events",)
         return Plan((opened, planned, closed), parts)
 
     def status(self) -> Need:
@@ -147,22 +158,23 @@ class Needs:
 
     def status_plan(self) -> Plan:
         """Every open issue's label history for its age in its stage (one without a stage
-        label shows none); the links of the Blocked ones (their blockers); all three for
-        those whose verdict the board shows: the next deployment's milestone, and those
-        that may ship on its date."""
+        label shows none); the links of the Blocked ones (their blockers); the links and
+        notes of those whose verdict the board shows: the next deployment's milestone, and
+        those that may ship on its date."""
         deployment = self.deployment
         assert deployment is not None
+        today = self.project.today
         opened = tuple(i for i in self.issues if i.state == "opened")
         parts: Parts = {}
         for issue in opened:
             stages = [label for label in issue.labels if label.startswith("Stage::")]
             if self._in_milestone(issue) or self._may_ship(
-                issue, self.project.today, deployment.date, deployment.date
+                issue, today, deployment.date, deployment.date, label_events=True
             ):
-                parts[issue.iid] = HISTORY
+                parts[issue.iid] = self._verdict_parts(issue)
             elif stages == ["Stage::Blocked"]:
                 parts[issue.iid] = ("label_events", "links")
-            elif len(stages) == 1:
+            elif len(stages) == 1 or self._may_ship(issue, today, deployment.date, deployment.date):
                 parts[issue.iid] = ("label_events",)
         return Plan((opened,), parts)
 
@@ -188,11 +200,12 @@ class Needs:
         since = datetime.combine(today, time(0, 0), tzinfo=UTC)
         first = today.replace(day=1)
         last = first + relativedelta(months=months, days=-1)
-        parts: Parts = {
-            issue.iid: HISTORY
-            for issue in self._recent(since)
-            if self._may_ship(issue, self._judging_day(issue, today), first, last)
-        }
+        parts: Parts = {}
+        for issue in self._recent(since):
+            day = self._judging_day(issue, today)
+            if self._may_ship(issue, day, first, last):
+                signed = self._may_ship(issue, day, first, last, label_events=True)
+                parts[issue.iid] = self._verdict_parts(issue) if signed else ("label_events",)
         return Plan(self._recent_lists(since), parts)
 
     # ------------------------------------------------------------------ warm runs
@@ -239,9 +252,18 @@ class Needs:
 
     # ------------------------------------------------------------------ the rules
 
-    def _may_ship(self, issue: Issue, day: date, first: date | None, last: date | None) -> bool:
+    def _may_ship(
+        self,
+        issue: Issue,
+        day: date,
+        first: date | None,
+        last: date | None,
+        *,
+        label_events: bool = False,
+    ) -> bool:
         """Whether §6 leaves the issue a chance of being ready with a ships-on date from
-        ``first`` to ``last``, whatever its history says (see the module's docstring)."""
+        ``first`` to ``last``, whatever its history says (see the module's docstring);
+        ``label_events``: knowing its sign-off."""
         labels = set(issue.labels)
         stages = [label for label in labels if label.startswith("Stage::")]
         types = [label for label in labels if label.startswith("RequestType::")]
@@ -261,11 +283,57 @@ class Needs:
         criticality = criticalities[0].removeprefix("Criticality::")
         created = issue.created_at.date()
         touched = (issue.updated_at + TOUCHED_WITHIN).date()
-        earliest = self._ships_on(criticality, day, created, min(day, created))
-        latest = self._ships_on(criticality, day, touched, max(day, touched))
+        signed_first, signed_last = created, touched
+        if label_events:
+            signed_on = self._signed_on(issue)
+            if signed_on is None:
+                return False
+            signed_first = signed_last = signed_on
+        earliest = self._ships_on(criticality, day, signed_first, min(day, created))
+        latest = self._ships_on(criticality, day, signed_last, max(day, touched))
         if earliest is None or (last is not None and earliest > last):
             return False
         return first is None or latest is None or latest >= first
+
+    def _verdict_parts(self, issue: Issue) -> tuple[str, ...]:
+        """An issue whose verdict is shown: its label events and links (blockers), and its
+        notes when the ships-on rule reads its announcement date (it is signed off)."""
+        if self._signed_on(issue) is None:
+            return ("label_events", "links")
+        return HISTORY
+
+    def _signed_on(self, issue: Issue) -> date | None:
+        """§6's sign-off, from the label events. The events of one moment are one change:
+        the stage it leaves the issue in is the one it entered."""
+        labels = set(issue.labels)
+        entered: dict[str, list[datetime]] = {}  # stage -> when the issue entered it
+        added: dict[str, list[datetime]] = {}  # label -> when it was added
+        stage = None
+        events = sorted(issue.label_events, key=lambda event: (event.created_at, event.id))
+        for at, change in groupby(events, key=lambda event: event.created_at):
+            stages = [e.label for e in change if e.action == "add" and e.label is not None]
+            for label in stages:
+                added.setdefault(label, []).append(at)
+            now = [label for label in stages if label.startswith("Stage::")]
+            if now and now[-1] != stage:
+                stage = now[-1]
+                entered.setdefault(stage, []).append(at)
+        if "RequestType::Administrative" in labels:
+            implementation = entered.get("Stage::Implementation")
+            if "Validation::Skipped" not in labels or not implementation:
+                return None
+            return implementation[-1].date()
+        received = added.get("Validation::Received")
+        if "Validation::Rejected" in labels or "Validation::Received" not in labels:
+            return None
+        if not received:
+            return None
+        rework = entered.get("Stage::Development")
+        if rework and received[-1] <= rework[-1]:
+            return None
+        if any(at > received[-1] for at in added.get("Validation::Rejected", [])):
+            return None
+        return received[-1].date()
 
     def _ships_on(self, criticality: str, day: date, signed: date, announced: date) -> date | None:
         """The standard rule of §6 for a given sign-off and announcement date."""

@@ -27,7 +27,7 @@ from rollout.readiness import (
     open_blockers,
 )
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import HISTORY, IssueQuery, Progress, Tracker
+from rollout.trackers import IssueQuery, Progress, Tracker
 from rollout.workflow import (
     STAGES,
     LabelReading,
@@ -147,36 +147,56 @@ def board_issues(
 ) -> list[Issue]:
     """The open issues with what the board needs of them, and no more (see board_parts).
 
-    What each issue needs is known from the list, so all of it is asked for at once.
+    What each issue needs is known from the list, but for the notes and links that only
+    its sign-off (its label events) shows are worth reading: those follow.
     """
     tracker.prefetch_user()  # build_board will ask whose markers count
     issues = [issue_from_json(data) for data in tracker.list_json(IssueQuery("opened"), history=())]
     deployment = Schedule(config).next_deployment(as_of)
     assessor = Assessor(config)
     parts = {issue.iid: board_parts(issue, deployment, as_of, assessor) for issue in issues}
-    return tracker.with_history(issues, parts, progress)
+
+    def then(issue: Issue) -> tuple[str, ...]:
+        return verdict_parts(issue, deployment, as_of, assessor)
+
+    return tracker.with_history(issues, parts, progress, then)
 
 
 def board_parts(
     issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
 ) -> tuple[str, ...]:
-    """The parts of an open issue's history the board reads: label events for its age in
-    its stage; links of a Blocked issue (its blockers); all three for an issue whose
-    verdict the board shows (see judged). An issue without one stage label that is not
-    judged is shown from its labels alone."""
-    if judged(issue, deployment, as_of, assessor):
-        return HISTORY
+    """The parts of an open issue's history the board reads first: label events for its
+    age in its stage; links of a Blocked issue (its blockers) and of one in the next
+    deployment's milestone (its verdict is shown). An issue without one stage label that is
+    not judged is shown from its labels alone. See verdict_parts for the rest."""
     stage = read_labels(issue.labels, assessor.vocabulary).stage
-    if stage == "blocked":
+    if in_milestone(issue, deployment) or stage == "blocked":
         return ("label_events", "links")
-    return ("label_events",) if stage is not None else ()
+    if stage is not None or judged(issue, deployment, as_of, assessor, label_events=False):
+        return ("label_events",)
+    return ()
 
 
-def judged(issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor) -> bool:
+def verdict_parts(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
+) -> tuple[str, ...]:
+    """Once its label events are read: what else an issue whose verdict the board shows
+    needs. Its links (blockers), unless it cannot ship with the deployment whatever they
+    say; its notes when the verdict reads the announcement date."""
+    if not judged(issue, deployment, as_of, assessor, label_events=True):
+        return ()
+    notes = ("notes",) if assessor.reads_announcements(issue) else ()
+    return ("links", *notes)
+
+
+def judged(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor, *, label_events: bool
+) -> bool:
     """Whether the board shows the issue's verdict for the next deployment: it is in the
-    deployment's milestone (ready or not), or it may be ready to ship on its date."""
+    deployment's milestone (ready or not), or it may be ready to ship on its date
+    (``label_events``: its sign-off is known)."""
     return in_milestone(issue, deployment) or assessor.may_ship_between(
-        issue, as_of, deployment.date, deployment.date
+        issue, as_of, deployment.date, deployment.date, label_events=label_events
     )
 
 
@@ -332,7 +352,7 @@ class _BoardBuilder:
         ready: list[Verdict] = []
         not_ready: list[Verdict] = []
         for issue in issues:
-            if not judged(issue, deployment, self.as_of, assessor):
+            if not judged(issue, deployment, self.as_of, assessor, label_events=True):
                 continue
             verdict = assessor.assess(issue, self.as_of)
             if verdict.ready and verdict.ships_on == deployment.date:

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
 from rollout.config import Config
-from rollout.issues import issue_from_json
+from rollout.issues import Issue, issue_from_json
 from rollout.readiness import Assessor, Verdict, evaluation_date
-from rollout.trackers import HISTORY, RECENTLY_CLOSED, Tracker
+from rollout.trackers import RECENTLY_CLOSED, Tracker
 
 
 def ready_changes(
@@ -30,12 +30,19 @@ def ready_changes(
     tracker.prefetch_user()
     listed = [issue_from_json(data) for data in tracker.list_recent(since, history=())]
     judge = Assessor(config)
-    wanted = [
-        issue
-        for issue in listed
-        if judge.may_ship_between(issue, evaluation_date(issue, today, config), first, last)
-    ]
-    issues = tracker.with_history(wanted, HISTORY)
+
+    def may_ship(issue: Issue, label_events: bool) -> bool:
+        day = evaluation_date(issue, today, config)
+        return judge.may_ship_between(issue, day, first, last, label_events=label_events)
+
+    def then(issue: Issue) -> tuple[str, ...]:
+        """Once the sign-off is known: its links and notes, if it still may ship then."""
+        if not may_ship(issue, True):
+            return ()
+        return ("links", "notes") if judge.reads_announcements(issue) else ("links",)
+
+    wanted = [issue for issue in listed if may_ship(issue, False)]
+    issues = tracker.with_history(wanted, ("label_events",), then=then)
     assessor = Assessor(config, trust=tracker.trust(config.announce.posters))
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
     shipping = [

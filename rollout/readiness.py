@@ -186,12 +186,19 @@ class Assessor:
         return find_signoff(reading, timeline, self.vocabulary, self.zone)
 
     def may_ship_between(
-        self, issue: Issue, day: date, first: date | None = None, last: date | None = None
+        self,
+        issue: Issue,
+        day: date,
+        first: date | None = None,
+        last: date | None = None,
+        *,
+        label_events: bool = False,
     ) -> bool:
         """Whether §6, judged on ``day``, leaves the issue a chance of being ready with a
-        ships-on date from ``first`` to ``last`` (either open), whatever its history says:
-        False only when its labels, state, dates or updated_at rule that out, so that its
-        label events, links and notes need not be read.
+        ships-on date from ``first`` to ``last`` (either open), whatever the parts of its
+        history not read yet say: False only when what is known rules that out, so that
+        the rest need not be read. ``label_events``: the issue's label events are read (its
+        sign-off is known); else only its labels, state and dates are.
 
         The sign-off and the announcement date come from the history, but lie between the
         issue's creation and its updated_at (every label change and note moves it), and
@@ -219,14 +226,29 @@ class Assessor:
         else:
             created = local_date(issue.created_at, self.zone)
             touched = local_date(issue.updated_at + _TOUCH_DELAY, self.zone)
-            soonest = self._dated(reading, created, min(day, created), day).day
+            signed_first = signed_last = None
+            if label_events:
+                signoff = self.signoff(issue)
+                if not signoff.given or signoff.at is None:
+                    return False
+                signed_first = signed_last = local_date(signoff.at, self.zone)
+            soonest = self._dated(reading, signed_first or created, min(day, created), day).day
             if soonest is None:
                 return False  # not even the earliest sign-off and announcement find a date
             earliest = soonest
-            latest = self._dated(reading, touched, max(day, touched), day).day
+            latest = self._dated(reading, signed_last or touched, max(day, touched), day).day
         if last is not None and earliest > last:
             return False
         return first is None or latest is None or latest >= first
+
+    def reads_announcements(self, issue: Issue) -> bool:
+        """Whether the issue's verdict depends on its notes: the ships-on rule of a signed
+        off standard or ad-hoc change starts from the date it was announced (its label
+        events must be read)."""
+        reading = read_labels(issue.labels, self.vocabulary)
+        if reading.deployment_type not in ("standard", "ad_hoc") or reading.criticality is None:
+            return False
+        return self.signoff(issue).given
 
     def _dated(
         self, reading: LabelReading, signed_on: date, announced: date, as_of: date

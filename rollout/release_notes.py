@@ -22,7 +22,7 @@ from rollout.readiness import (
 from rollout.render import Templates
 from rollout.safety import FORMATS, Format
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import HISTORY, IssueQuery, Tracker
+from rollout.trackers import IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
 
 GROUPS = (("feature", "Features"), ("bug", "Bugs"), ("administrative", "Administrative"))
@@ -63,15 +63,31 @@ def candidates(
         ),
     ]
     assessor = Assessor(config)
+
+    def may_ship(issue: Issue, label_events: bool) -> bool:
+        day = judging_day(issue, deployment, as_of, config, assessor.vocabulary)
+        return assessor.may_ship_between(
+            issue, day, deployment.date, deployment.date, label_events=label_events
+        )
+
     found: dict[int, Issue] = {}
     for listed in tracker.list_each(queries):
         for issue in map(issue_from_json, listed):
-            day = judging_day(issue, deployment, as_of, config, assessor.vocabulary)
-            if in_milestone(issue, deployment) or assessor.may_ship_between(
-                issue, day, deployment.date, deployment.date
-            ):
+            if in_milestone(issue, deployment) or may_ship(issue, False):
                 found.setdefault(issue.iid, issue)
-    return tracker.with_history([found[iid] for iid in sorted(found)], HISTORY)
+
+    def first(issue: Issue) -> tuple[str, ...]:
+        # An issue of the milestone is named whatever else is true: its blockers are read.
+        return ("label_events", "links") if in_milestone(issue, deployment) else ("label_events",)
+
+    def then(issue: Issue) -> tuple[str, ...]:
+        """Once the sign-off is known: links and notes only where they can change the notes."""
+        if not (in_milestone(issue, deployment) or may_ship(issue, True)):
+            return ()
+        return ("links", "notes") if assessor.reads_announcements(issue) else ("links",)
+
+    issues = [found[iid] for iid in sorted(found)]
+    return tracker.with_history(issues, {issue.iid: first(issue) for issue in issues}, then=then)
 
 
 def judging_day(

@@ -37,6 +37,8 @@ Progress = Callable[[int, int], None]
 HISTORY = ("label_events", "links", "notes")
 # The parts of the history to fetch: the same for every issue, or chosen issue by issue.
 Parts = Collection[str] | Mapping[int, Collection[str]]
+# Once an issue's first parts are read: the further parts it needs.
+FollowUp = Callable[[Issue], Collection[str]]
 # "Recent" issues: the open ones and those closed this long ago at most.
 RECENTLY_CLOSED = timedelta(days=90)
 
@@ -174,14 +176,34 @@ class Tracker(ABC):
         return [issue_from_json(data) for data in listed]
 
     def with_history(
-        self, issues: Sequence[Issue], parts: Parts, progress: Progress | None = None
+        self,
+        issues: Sequence[Issue],
+        parts: Parts,
+        progress: Progress | None = None,
+        then: FollowUp | None = None,
     ) -> list[Issue]:
-        """The issues again, with the ``parts`` of their history fetched."""
+        """The issues again, with the ``parts`` of their history fetched; then, when ``then``
+        is given, with the further parts it names for each issue once it has those."""
         versions = {issue.iid: issue.updated_at for issue in issues}
         fetched = self.fetch_history([issue.iid for issue in issues], parts, progress, versions)
-        return [
+        done = [
             with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
         ]
+        if then is None:
+            return done
+        more = {
+            issue.iid: tuple(
+                kind
+                for kind in parts_for(then(issue), issue.iid)
+                if kind not in parts_for(parts, issue.iid)
+            )
+            for issue in done
+        }
+        wanted = [issue for issue in done if more[issue.iid]]
+        if not wanted:
+            return done
+        completed = {issue.iid: issue for issue in self.with_history(wanted, more)}
+        return [completed.get(issue.iid, issue) for issue in done]
 
     def prefetch_user(self) -> None:
         """Start reading the token's user, for a command that will ask whom to trust once
