@@ -231,20 +231,13 @@ class HistoryCache:
         with self._using() as db:
             if db is None:
                 return found
-            iids = sorted({iid for iid, _ in asked})
-            for start in range(0, len(iids), _CHUNK):
-                chunk = iids[start : start + _CHUNK]
-                rows = db.execute(
-                    "SELECT iid, part, updated_at, fetched_at, data FROM history "
-                    f"WHERE iid IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-                for iid, part, updated, fetched, data in rows:
-                    key = (int(iid), str(part))
-                    if asked.get(key) != updated:
-                        continue
-                    if reusable(updated, datetime.fromisoformat(fetched)):
-                        found[key] = json.loads(data)
+            rows = _select(db, "iid, part, updated_at, fetched_at, data", (i for i, _ in asked))
+            for iid, part, updated, fetched, data in rows:
+                key = (int(iid), str(part))
+                if asked.get(key) != updated:
+                    continue
+                if reusable(updated, datetime.fromisoformat(fetched)):
+                    found[key] = json.loads(data)
             self.hits += len(found)
             self.misses += len(asked) - len(found)
             with _transaction(db):
@@ -253,36 +246,22 @@ class HistoryCache:
 
     def parts_kept(self, iids: Iterable[int]) -> dict[int, set[str]]:
         """Which parts the cache holds of these issues, whatever their age."""
-        wanted = sorted(set(iids))
         kept: dict[int, set[str]] = {}
         with self._using() as db:
             if db is None:
                 return kept
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                rows = db.execute(
-                    f"SELECT iid, part FROM history WHERE iid IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-                for iid, part in rows:
-                    kept.setdefault(int(iid), set()).add(str(part))
+            for iid, part in _select(db, "iid, part", iids):
+                kept.setdefault(int(iid), set()).add(str(part))
         return kept
 
     def cached_links(self, iids: Iterable[int]) -> dict[int, list[Json]]:
         """The links kept for these issues, whatever their age: which issues they name."""
-        wanted = sorted(set(iids))
         found: dict[int, list[Json]] = {}
         with self._using() as db:
             if db is None:
                 return found
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                rows = db.execute(
-                    "SELECT iid, data FROM history WHERE part = 'links' "
-                    f"AND iid IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-                found.update((int(iid), json.loads(data)) for iid, data in rows)
+            for iid, data in _select(db, "iid, data", iids, "part = 'links' AND "):
+                found[int(iid)] = json.loads(data)
         return found
 
     def store(self, entries: Iterable[tuple[int, str, str, datetime, list[Json]]]) -> None:
@@ -409,6 +388,20 @@ class HistoryCache:
             "CREATE TABLE runs (id INTEGER PRIMARY KEY, "
             "hits INTEGER NOT NULL, misses INTEGER NOT NULL)"
         )
+
+
+def _select(
+    db: sqlite3.Connection, columns: str, iids: Iterable[int], where: str = ""
+) -> list[tuple[Any, ...]]:
+    """SELECT ``columns`` of the history of these issues, so many at a time."""
+    wanted = sorted(set(iids))
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT {columns} FROM history WHERE {where}iid IN ({marks})"
+        rows += db.execute(query, chunk).fetchall()
+    return rows
 
 
 @contextmanager
