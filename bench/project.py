@@ -125,6 +125,22 @@ def generate(
     )
 
 
+def change_some(project: Project, fraction: float, seed: int = 11) -> list[int]:
+    """Change ``fraction`` of the issues, as people do between two runs: a comment and a
+    label, a minute after the server's clock, which then moves on five minutes. GitLab moves
+    each one's updated_at. Returns the issues changed."""
+    state = project.state
+    data = state.project(project.path)
+    rng = random.Random(seed)
+    changed = sorted(rng.sample(sorted(data.issues), round(len(data.issues) * fraction)))
+    state.advance(timedelta(minutes=1))
+    for iid in changed:
+        state.add_note(project.path, iid, "Any news on this?", rng.choice(USERS))
+        state.change_labels(project.path, iid, add=["Priority::3"], by=rng.choice(OPS))
+    state.advance(timedelta(minutes=5))
+    return changed
+
+
 def milestone_iids(project: Project) -> list[int]:
     """The issues in the next deployment's milestone, by number."""
     data = project.state.project(project.path)
@@ -154,8 +170,13 @@ class _Builder:
         wont_do = self.rng.random() < 0.1
         stages = flow[: self.rng.randint(1, 3)] if wont_do else flow
         at = self._create(iid, kind, datetime.combine(opened, time(9, 0), tzinfo=UTC))
-        at = self._walk(iid, kind, stages[1:], at, limit=None)
-        closing = at + timedelta(days=self.rng.randint(0, 2), hours=2)
+        # Closed before today: the last issues opened would otherwise close in the future.
+        yesterday = self.today - timedelta(days=1)
+        at = self._walk(iid, kind, stages[1:], at, limit=yesterday)
+        closing = min(
+            at + timedelta(days=self.rng.randint(0, 2), hours=2),
+            datetime.combine(yesterday, time(11, 0), tzinfo=UTC),
+        )
         self.state.close_issue(PROJECT, iid, at=closing, by=self.rng.choice(OPS))
         self._notes(iid, at, pre_announced=not wont_do)
 

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dateutil.relativedelta import relativedelta
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the GitLab API test server lives with the tests
 
@@ -34,8 +32,9 @@ from slack_server import SlackServer, SlackState  # noqa: E402
 
 import rollout  # noqa: E402
 from bench.measure import CommandFailed, Run, median_wall, peak_rss, run_once  # noqa: E402
-from bench.needs import NOTHING, SLACK_READS, Need, Needs  # noqa: E402
-from bench.project import Project, generate, milestone_iids  # noqa: E402
+from bench.needs import NOTHING, SLACK_READS, Need, Needs, Plan, changed_since  # noqa: E402
+from bench.project import Project, change_some, generate, milestone_iids  # noqa: E402
+from rollout.trackers.cache import remove_cache  # noqa: E402
 
 WALL_RATIO = 1.5  # at most this times the lower bound
 START_UP_RATIO = 2.5  # at most this times the start-up of python -c "import click"
@@ -46,6 +45,7 @@ CENTURY = 1200  # months
 # The least any command that reads GitLab through python-gitlab starts with: the client
 # object imports python-gitlab's API classes.
 GITLAB_FLOOR = "import click, gitlab; gitlab.Gitlab('http://127.0.0.1')"
+CACHE_FILE = "history-cache.sqlite"  # beside the configs: [cache] path
 PER_ISSUE = re.compile(r"/issues/\d+/(resource_label_events|links|notes)$")
 SLACK_CHANNEL = "support-ops-changes"
 
@@ -69,9 +69,12 @@ class Row:
 
     name: str
     command: list[str]
-    config: str = "gitlab"  # which rollout.toml: "gitlab", "slack" (announce to it too) or "plain"
+    config: str = "gitlab"  # which rollout.toml: "gitlab", "slack" (announce to it too),
+    # "plain" (no tracker) or "none"
     need: Need = NOTHING
     slack_need: int = 0  # Slack API requests, one after another
+    plan: Plan | None = None  # what it reads, for the warm run after it
+    warm_up: Path | None = None  # a copy of the history cache its cold runs left
     kind: str = "gitlab"  # gitlab: wall vs lower bound; start-up: vs click; calendar: seconds
     ok_codes: tuple[int, ...] = (0,)
     # Run once before the measured runs (a command that writes: it is measured re-run),
@@ -99,13 +102,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     generated = time.perf_counter() - started
     latency = options.latency_ms / 1000
     try:
-        click_row, floor_row, rows = measure(
-            project, latency, options.concurrency, options.repeat, options.months
-        )
+        measured = measure(project, latency, options.concurrency, options.repeat, options.months)
     except CommandFailed as failure:
         sys.exit(f"bench: {failure}")
-    _print_report(options, project, generated, click_row, floor_row, rows)
-    return 1 if any(row.failures for row in rows) else 0
+    _print_report(options, project, generated, measured)
+    return 1 if any(row.failures for row in measured.rows + measured.warm) else 0
+
+
+@dataclass
+class Measured:
+    click: Row  # start-up references
+    floor: Row
+    rows: list[Row]  # cold runs: the history cache emptied before each
+    warm: list[Row]  # the same commands again after CHANGED of the issues changed
+    peers: list[Row]  # the plain python-gitlab script
+    cache_sizes: dict[str, int]  # bytes of the history cache each cold command left
+
+
+CHANGED = 0.02  # of the issues, between the cold and the warm runs
 
 
 def measure(
@@ -115,9 +129,11 @@ def measure(
     repeat: int,
     months: int = CENTURY,
     clock: datetime | None = None,
-) -> tuple[Row, Row, list[Row]]:
+) -> Measured:
     """Serve ``project`` with ``latency``, run every command ``repeat`` times and judge
-    each against its targets: the two start-up references, then the command rows.
+    each against its targets: the two start-up references, the command rows (cold), the
+    peer script, then the commands that read histories again after some issues changed
+    (warm).
 
     With ``clock``, every command runs as if it were that moment (time-machine, started by
     a sitecustomize module): for tests, which never read the real clock."""
@@ -133,15 +149,29 @@ def measure(
         env = _environment(server, slack)
         if clock is not None:
             env["PYTHONPATH"] = str(_frozen_clock(directory, clock))
-        rows = _rows(project, Needs(project), directory, months, clock or datetime.now(UTC))
+        needs = Needs(project)
+        rows = _rows(project, needs, directory, months, clock or datetime.now(UTC))
         click_row = Row("start-up: python, click", [sys.executable, "-c", "import click"])
         floor_row = Row("start-up: python, click, gitlab", [sys.executable, "-c", GITLAB_FLOOR])
+        peers = _peer_rows(project)
         _warm_up(rows, directory, env)
         for row in (click_row, floor_row, *rows):
             _measure(row, server, slack, directory, env, repeat)
-        for row in rows:
-            _judge(row, click_row.wall, floor_row.wall, latency, concurrency)
-    return click_row, floor_row, rows
+        for row in peers:
+            _measure(row, server, slack, directory, {**env, **_peer_environment(project)}, repeat)
+        sizes = {row.name: _size(row.warm_up) for row in rows if row.warm_up is not None}
+        before = {issue.iid: issue.updated_at for issue in needs.issues}
+        fetched = project.state.now()  # the server's clock during the cold runs
+        change_some(project, CHANGED)
+        changed = changed_since(before, needs.issues)
+        warm = _warm_rows(rows, Needs(project), project, changed, fetched, months)
+        for row in warm:
+            _measure(row, server, slack, directory, env, repeat)
+        plain = next(row for row in rows if row.kind == "calendar")
+        feeds = max(0.0, plain.wall - click_row.wall)
+        for row in (*rows, *warm):
+            _judge(row, click_row.wall, floor_row.wall, latency, concurrency, feeds)
+    return Measured(click_row, floor_row, rows, warm, peers, sizes)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -183,7 +213,6 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int, now: dat
     rollout = _rollout()
     in_milestone = milestone_iids(project)
     one, fifty = in_milestone[:1], in_milestone[:50]
-    notes_since = project.period.replace(day=1) - relativedelta(months=2)
     return [
         Row("rollout --help", [*rollout, "--help"], "plain", kind="start-up"),
         Row("rollout schedule", [*rollout, "schedule"], "plain", kind="start-up"),
@@ -197,14 +226,21 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int, now: dat
             f"rollout check ({len(fifty)} issues)",
             [*rollout, "check", *map(str, fifty)],
             need=needs.check(fifty),
+            plan=needs.check_plan(fifty),
             ok_codes=(0, 1),
         ),
         Row(
             f"rollout notes {project.deployment}",
             [*rollout, "notes", str(project.deployment)],
-            need=needs.notes(notes_since),
+            need=needs.notes(),
+            plan=needs.notes_plan(),
         ),
-        Row("rollout status", [*rollout, "status"], need=needs.status()),
+        Row(
+            "rollout status",
+            [*rollout, "status"],
+            need=needs.status(),
+            plan=needs.status_plan(),
+        ),
         Row(
             "rollout announce --due",
             [*rollout, "announce", "--due"],
@@ -232,7 +268,8 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int, now: dat
         Row(
             f"rollout calendar, {_span(months)} + changes",
             [*rollout, "calendar", "--months", str(months), "--out", str(directory / "feeds")],
-            need=needs.changes(project.today),
+            need=needs.changes(project.today, months),
+            plan=needs.changes_plan(project.today, months),
         ),
         Row(
             "rollout site, 12 months, no tracker",
@@ -244,7 +281,7 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int, now: dat
         Row(
             "rollout site (notes of 12 months back)",
             [*rollout, "site", "--out", str(directory / "site")],
-            need=needs.site(project.today),
+            need=needs.site(project.today, 12),
         ),
         # Last: --apply writes notes and labels the rows above would otherwise read.
         Row("rollout triage", [*rollout, "triage"], need=needs.triage(), ok_codes=(0, 1)),
@@ -259,6 +296,67 @@ def _rows(project: Project, needs: Needs, directory: Path, months: int, now: dat
     ]
 
 
+def _warm_rows(
+    cold: list[Row],
+    needs: Needs,
+    project: Project,
+    changed: set[int],
+    fetched: datetime,
+    months: int,
+) -> list[Row]:
+    """The commands that read histories, again, each from the history cache its cold runs
+    left: needed are the lists and what changed (bench/needs.py)."""
+    fifty = milestone_iids(project)[:50]
+    plans = {
+        f"rollout check ({len(fifty)} issues)": needs.check_plan(fifty),
+        f"rollout notes {project.deployment}": needs.notes_plan(),
+        "rollout status": needs.status_plan(),
+        f"rollout calendar, {_span(months)} + changes": needs.changes_plan(project.today, months),
+    }
+    warm = []
+    for row in cold:
+        if row.name not in plans or row.plan is None:
+            continue
+        now = plans[row.name]
+        check = row.name.startswith("rollout check")
+        need = needs.warm(row.plan, now, changed, fetched, merged_lists=check)
+        warm.append(
+            Row(
+                f"{row.name}, warm",
+                row.command,
+                need=need,
+                ok_codes=row.ok_codes,
+                warm_up=row.warm_up,
+            )
+        )
+    return warm
+
+
+def _peer_rows(project: Project) -> list[Row]:
+    script = [sys.executable, "-m", "bench.peer"]
+    fifty = milestone_iids(project)[:50]
+    return [
+        Row(f"peer: check ({len(fifty)} issues)", [*script, "check", *map(str, fifty)], "none"),
+        Row("peer: status", [*script, "status"], "none"),
+    ]
+
+
+def _peer_environment(project: Project) -> dict[str, str]:
+    return {
+        "PROJECT": project.path,
+        "MILESTONE": project.milestone,
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _size(path: Path) -> int:
+    return sum(
+        candidate.stat().st_size
+        for suffix in ("", "-wal")
+        if (candidate := path.with_name(path.name + suffix)).exists()
+    )
+
+
 def _span(months: int) -> str:
     years, rest = divmod(months, 12)
     if rest:
@@ -270,6 +368,7 @@ def _write_configs(directory: Path, project: Project, concurrency: int) -> None:
     (directory / "plain.toml").write_text("# the built-in defaults\n", encoding="utf-8")
     tracker = (
         f'[tracker]\nkind = "gitlab"\nproject = "{project.path}"\nconcurrency = {concurrency}\n'
+        f'[cache]\npath = "{CACHE_FILE}"\n'
     )
     (directory / "gitlab.toml").write_text(tracker, encoding="utf-8")
     slack = f'[announce]\ntargets = ["gitlab", "slack"]\n[slack]\nchannel = "{SLACK_CHANNEL}"\n'
@@ -294,7 +393,7 @@ def _environment(server: GitLabServer, slack: SlackServer) -> dict[str, str]:
 
 def _command(row: Row, directory: Path) -> list[str]:
     """The row's command with --config added after the program (not for python -c)."""
-    if row.command[0] == sys.executable and row.command[1] == "-c":
+    if row.config == "none" or (row.command[0] == sys.executable and row.command[1] == "-c"):
         return row.command
     program = 3 if row.command[:2] == [sys.executable, "-m"] else 1
     config = ["--config", str(directory / f"{row.config}.toml")]
@@ -317,11 +416,19 @@ def _measure(
     env: dict[str, str],
     repeat: int,
 ) -> None:
+    cache = directory / CACHE_FILE
     if row.prime:
+        remove_cache(cache)
         server.reset_requests()
         run_once(_command(row, directory), env, directory, row.ok_codes)
         row.first = Requests.of(server.requests)
     for _ in range(repeat):
+        remove_cache(cache)  # a cold run, or one from what the cold runs left
+        if row.warm_up is not None and row.plan is None:
+            for suffix in ("", "-wal"):
+                kept = row.warm_up.with_name(row.warm_up.name + suffix)
+                if kept.exists():
+                    shutil.copyfile(kept, cache.with_name(cache.name + suffix))
         server.reset_requests()
         slack.reset_requests()
         row.runs.append(run_once(_command(row, directory), env, directory, row.ok_codes))
@@ -330,9 +437,19 @@ def _measure(
             row.failures.append(f"requests differ between runs ({row.requests} / {made})")
         row.requests = made
         row.slack_requests = slack.count()
+    if row.plan is not None and cache.exists():  # keep what the cold runs left
+        row.warm_up = directory / f"cold-{len(list(directory.glob('cold-*')))}.sqlite"
+        for suffix in ("", "-wal"):
+            kept = cache.with_name(cache.name + suffix)
+            if kept.exists():
+                shutil.copyfile(kept, row.warm_up.with_name(row.warm_up.name + suffix))
 
 
-def _judge(row: Row, click: float, floor: float, latency: float, concurrency: int) -> None:
+def _judge(
+    row: Row, click: float, floor: float, latency: float, concurrency: int, feeds: float = 0.0
+) -> None:
+    """``feeds``: the seconds the calendar rows spend on their feeds after start-up, which
+    changes.ics overlaps with its network wait."""
     made = row.requests or Requests(0, 0, 0)
     need = row.need
     if made.lists > need.pages or made.per_issue > need.per_issue or made.other > need.others:
@@ -349,7 +466,8 @@ def _judge(row: Row, click: float, floor: float, latency: float, concurrency: in
     if row.kind == "gitlab":
         # The Slack ledger is read after the issues, one request after another.
         row.network = row.need.lower_bound(latency, concurrency) + row.slack_need * latency
-        row.bound = floor + row.network
+        work = feeds if "+ changes" in row.name else 0.0
+        row.bound = floor + max(row.network, work)
         if row.wall > WALL_RATIO * row.bound:
             row.failures.append(f"wall > {WALL_RATIO}x bound")
     elif row.kind == "start-up":
@@ -363,14 +481,11 @@ def _judge(row: Row, click: float, floor: float, latency: float, concurrency: in
 
 
 def _print_report(
-    options: argparse.Namespace,
-    project: Project,
-    generated: float,
-    click: Row,
-    floor: Row,
-    rows: list[Row],
+    options: argparse.Namespace, project: Project, generated: float, measured: Measured
 ) -> None:
     out = print
+    click, floor = measured.click, measured.floor
+    rows = measured.rows + measured.warm
     version = importlib.metadata.version(rollout.DISTRIBUTION)
     out(
         f"rollout {version} benchmark: {options.issues} issues ({options.open} open, "
@@ -401,6 +516,11 @@ def _print_report(
         )
     for row in rows:
         table.append(_cells(row))
+    for row in measured.peers:
+        made = row.requests or Requests(0, 0, 0)
+        requests = _sum(made.lists, made.per_issue, made.other)
+        wall = f"{row.wall:.3f}"
+        table.append((row.name, requests, "", wall, "", "", "", "", _megabytes(row), "reference"))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
         cells = [
@@ -418,8 +538,35 @@ def _print_report(
             )
     out("")
     out(_legend())
+    out("")
+    for peer in measured.peers:
+        what = peer.name.removeprefix("peer: ")
+        ours = next(row for row in measured.rows if row.name == f"rollout {what}")
+        warm = next((row for row in measured.warm if row.name == f"rollout {what}, warm"), None)
+        out(_against(f"rollout {what}", ours, peer))
+        if warm is not None:
+            out(_against(f"rollout {what}, warm", warm, peer))
+    sizes = ", ".join(
+        f"{name.removeprefix('rollout ')}: {size / 1024:.0f} kB"
+        for name, size in measured.cache_sizes.items()
+    )
+    out(f"history cache on disk after each cold run ({options.issues} issues): {sizes}")
     failed = [row for row in rows if row.failures]
     out(f"{len(rows) - len(failed)} of {len(rows)} commands PASS")
+
+
+def _against(name: str, ours: Row, peer: Row) -> str:
+    """rollout against the peer script: requests and wall time, and their ratios."""
+    made = ours.requests or Requests(0, 0, 0)
+    theirs = peer.requests or Requests(0, 0, 0)
+    mine, other = (
+        made.lists + made.per_issue + made.other,
+        (theirs.lists + theirs.per_issue + theirs.other),
+    )
+    return (
+        f"{name} against {peer.name}: requests {mine} / {other} = {mine / max(1, other):.2f}x, "
+        f"wall {ours.wall:.3f} s / {peer.wall:.3f} s = {ours.wall / peer.wall:.2f}x"
+    )
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -473,9 +620,14 @@ def _legend() -> str:
         "  (a channel looked up by name, its history read) where a row announces to Slack.\n"
         "needed: the same, counting only what the command cannot do without, worked out\n"
         "  from the generated project.\n"
-        "network: (list pages + others + per-issue requests / concurrency + Slack requests)\n"
-        "  x latency, the network wait no client can avoid.\n"
-        "bound: for GitLab commands, start-up: python, click, gitlab plus network; for\n"
+        "network: (list pages one after another + others + per-issue requests / concurrency\n"
+        "  + Slack requests) x latency, the network wait no client can avoid; independent lists\n"
+        "  side by side.\n"
+        "cold: the history cache emptied before every run; warm: the same command from what\n"
+        f"  its cold runs left, after {CHANGED:.0%} of the issues changed (labels and notes).\n"
+        "peer: bench/peer.py, a plain python-gitlab script (defaults, one request at a time).\n"
+        "bound: for GitLab commands, start-up: python, click, gitlab plus network (for\n"
+        "  changes.ics, or the calendar's own work beyond start-up when that is longer); for\n"
         "  --help and schedule, start-up: python, click. ratio: wall / bound.\n"
         "wall: the median of the runs; max RSS: the largest. Every command must stay under\n"
         "  150 MB."

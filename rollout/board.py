@@ -18,18 +18,17 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
 from rollout.incidents import OpenIncident, open_incidents
-from rollout.issues import Issue, Person
+from rollout.issues import Issue, Person, issue_from_json
 from rollout.markers import Trust
 from rollout.readiness import (
     Assessor,
     Check,
     Verdict,
     in_milestone,
-    may_ship_with,
     open_blockers,
 )
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import IssueQuery, Progress, Tracker
+from rollout.trackers import HistoryPlan, IssueQuery, Progress, Tracker
 from rollout.workflow import (
     STAGES,
     LabelReading,
@@ -154,23 +153,65 @@ def why_not(verdict: Verdict, deployment: Deployment) -> list[Check]:
 def board_issues(
     tracker: Tracker, config: Config, as_of: date, progress: Progress | None = None
 ) -> list[Issue]:
-    """The open issues with what the board needs of them, and no more.
+    """The open issues with what the board needs of them, and no more (see board_parts).
 
-    Every issue needs its label history (stage ages); only those readiness is asked about
-    (see may_ship_with) and the Blocked ones (their blockers) need links and notes.
+    What each issue needs is known from the list, but for the notes and links that only
+    its sign-off (its label events) shows are worth reading: those follow.
     """
     tracker.prefetch_user()  # build_board will ask whose markers count
-    issues = tracker.list_issues(IssueQuery("opened"), history=("label_events",), progress=progress)
+    issues = [issue_from_json(data) for data in tracker.list_json(IssueQuery("opened"), history=())]
+    return tracker.read_history(board_plan(issues, config, as_of), progress)
+
+
+def board_plan(open_issues: Sequence[Issue], config: Config, as_of: date) -> HistoryPlan:
+    """What the board reads of the open issues' histories: board_parts first, then
+    verdict_parts."""
     deployment = Schedule(config).next_deployment(as_of)
-    vocabulary = Vocabulary.from_config(config)
-    wanted = [
-        issue
-        for issue in issues
-        if may_ship_with(issue, deployment, vocabulary)
-        or read_labels(issue.labels, vocabulary).stage == "blocked"
-    ]
-    completed = {i.iid: i for i in tracker.with_history(wanted, ("links", "notes"), progress)}
-    return [completed.get(issue.iid, issue) for issue in issues]
+    assessor = Assessor(config)
+    parts = {issue.iid: board_parts(issue, deployment, as_of, assessor) for issue in open_issues}
+
+    def then(issue: Issue) -> tuple[str, ...]:
+        return verdict_parts(issue, deployment, as_of, assessor)
+
+    return HistoryPlan(tuple(open_issues), parts, then)
+
+
+def board_parts(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
+) -> tuple[str, ...]:
+    """The parts of an open issue's history the board reads first: label events for its
+    age in its stage; links of a Blocked issue (its blockers) and of one in the next
+    deployment's milestone (its verdict is shown). An issue without one stage label that is
+    not judged is shown from its labels alone. See verdict_parts for the rest."""
+    stage = read_labels(issue.labels, assessor.vocabulary).stage
+    if in_milestone(issue, deployment) or stage == "blocked":
+        return ("label_events", "links")
+    if stage is not None or judged(issue, deployment, as_of, assessor, label_events=False):
+        return ("label_events",)
+    return ()
+
+
+def verdict_parts(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor
+) -> tuple[str, ...]:
+    """Once its label events are read: what else an issue whose verdict the board shows
+    needs. Its links (blockers), unless it cannot ship with the deployment whatever they
+    say; its notes when the verdict reads the announcement date."""
+    if not judged(issue, deployment, as_of, assessor, label_events=True):
+        return ()
+    notes = ("notes",) if assessor.reads_announcements(issue) else ()
+    return ("links", *notes)
+
+
+def judged(
+    issue: Issue, deployment: Deployment, as_of: date, assessor: Assessor, *, label_events: bool
+) -> bool:
+    """Whether the board shows the issue's verdict for the next deployment: it is in the
+    deployment's milestone (ready or not), or it may be ready to ship on its date
+    (``label_events``: its sign-off is known)."""
+    return in_milestone(issue, deployment) or assessor.may_ship_between(
+        issue, as_of, deployment.date, deployment.date, label_events=label_events
+    )
 
 
 def build_board(
@@ -331,7 +372,7 @@ class _BoardBuilder:
         ready: list[Verdict] = []
         not_ready: list[Verdict] = []
         for issue in issues:
-            if not may_ship_with(issue, deployment, self.vocabulary):
+            if not judged(issue, deployment, self.as_of, assessor, label_events=True):
                 continue
             verdict = assessor.assess(issue, self.as_of)
             if verdict.ready and verdict.ships_on == deployment.date:

@@ -9,26 +9,31 @@ from datetime import date, datetime, time
 from rollout.config import Config
 from rollout.issues import Issue, issue_from_json
 from rollout.markers import Trust
-from rollout.readiness import Assessor, Verdict, evaluation_date, may_be_ready
-from rollout.trackers import HISTORY, RECENTLY_CLOSED, Tracker
-from rollout.workflow import Vocabulary
+from rollout.readiness import Assessor, Verdict, evaluation_date
+from rollout.trackers import RECENTLY_CLOSED, HistoryPlan, Tracker
 
 
-def ready_changes(tracker: Tracker, config: Config, today: date) -> list[Verdict]:
-    """Verdicts of the ready issues: open ones as of today, closed ones as of their closing.
+def ready_changes(
+    tracker: Tracker,
+    config: Config,
+    today: date,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[Verdict]:
+    """Verdicts of the ready issues shipping from ``first`` to ``last`` (either open): open
+    ones as of today, closed ones as of their closing.
 
     Closed issues are those closed in the last 90 days; a Completed issue may be closed
     before the deployment that takes it live. Histories are fetched only for the issues
-    whose labels put them in a shipping stage.
+    that §6 leaves a chance of shipping then (see Assessor.may_ship_between).
     """
-    vocabulary = Vocabulary.from_config(config)
     tracker.prefetch_user()
     listed = [
         issue_from_json(data)
         for data in tracker.list_recent(recent_since(today, config), history=())
     ]
-    issues = tracker.with_history([i for i in listed if may_be_ready(i, vocabulary)], HISTORY)
-    return ready_among(issues, config, today, tracker.trust(config.announce.posters))
+    issues = tracker.read_history(changes_plan(listed, config, today, first, last))
+    return ready_among(issues, config, today, tracker.trust(config.announce.posters), first, last)
 
 
 def recent_since(today: date, config: Config) -> datetime:
@@ -36,18 +41,61 @@ def recent_since(today: date, config: Config) -> datetime:
     return datetime.combine(today - RECENTLY_CLOSED, time(0, 0), tzinfo=config.schedule.zone)
 
 
+def changes_plan(
+    listed: Iterable[Issue],
+    config: Config,
+    today: date,
+    first: date | None = None,
+    last: date | None = None,
+) -> HistoryPlan:
+    """Of the listed issues, those that §6 leaves a chance of shipping from ``first`` to
+    ``last`` (see Assessor.may_ship_between): their label events, then their links and
+    notes if they still may once the sign-off is known."""
+    judge = Assessor(config)
+
+    def may_ship(issue: Issue, label_events: bool) -> bool:
+        day = evaluation_date(issue, today, config)
+        return judge.may_ship_between(issue, day, first, last, label_events=label_events)
+
+    def then(issue: Issue) -> tuple[str, ...]:
+        if not may_ship(issue, True):
+            return ()
+        return ("links", "notes") if judge.reads_announcements(issue) else ("links",)
+
+    wanted = tuple(issue for issue in listed if may_ship(issue, False))
+    return HistoryPlan(wanted, {issue.iid: ("label_events",) for issue in wanted}, then)
+
+
 def ready_among(
-    issues: Iterable[Issue], config: Config, today: date, trust: Trust
+    issues: Iterable[Issue],
+    config: Config,
+    today: date,
+    trust: Trust,
+    first: date | None = None,
+    last: date | None = None,
 ) -> list[Verdict]:
-    """The verdicts of the ready ones among ``issues`` (with their histories), each judged
-    on its evaluation date, by ships-on date."""
+    """The verdicts of the ready ones among ``issues`` (with their histories) shipping from
+    ``first`` to ``last`` (either open), each judged on its evaluation date, by ships-on
+    date."""
     assessor = Assessor(config, trust=trust)
     verdicts = [assessor.assess(issue, evaluation_date(issue, today, config)) for issue in issues]
-    return sorted((v for v in verdicts if v.ready), key=lambda v: (v.ships_on, v.iid))
+    shipping = [
+        verdict
+        for verdict in verdicts
+        if verdict.ready
+        and verdict.ships_on is not None
+        and (first is None or verdict.ships_on >= first)
+        and (last is None or verdict.ships_on <= last)
+    ]
+    return sorted(shipping, key=lambda v: (v.ships_on, v.iid))
 
 
 def ready_changes_in_background(
-    tracker: Tracker, config: Config, today: date
+    tracker: Tracker,
+    config: Config,
+    today: date,
+    first: date | None = None,
+    last: date | None = None,
 ) -> Callable[[], list[Verdict]]:
     """Start ready_changes in a thread and return a function that waits for its result.
 
@@ -55,6 +103,6 @@ def ready_changes_in_background(
     feeds meanwhile.
     """
     pool = ThreadPoolExecutor(max_workers=1)
-    fetching = pool.submit(ready_changes, tracker, config, today)
+    fetching = pool.submit(ready_changes, tracker, config, today, first, last)
     pool.shutdown(wait=False)
     return fetching.result

@@ -369,6 +369,14 @@ class SiteConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """The local history cache (PRODUCT.md §9)."""
+
+    enabled: bool = True
+    path: Path | None = None  # None: the user cache directory, one file per host and project
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = BUILT_IN
     schedule: SchedulePolicy = SchedulePolicy()
@@ -385,6 +393,7 @@ class Config:
     incidents: IncidentsConfig = IncidentsConfig()
     site: SiteConfig = SiteConfig()
     slack: SlackConfig = SlackConfig()
+    cache: CacheConfig = CacheConfig()
 
 
 # --------------------------------------------------------------------------- finding
@@ -455,6 +464,7 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         incidents=_read_incidents(root.table("incidents")),
         site=_read_site(root.table("site")),
         slack=_read_slack(root.table("slack")),
+        cache=_read_cache(root.table("cache"), base_dir or Path.cwd()),
     )
     root.finish()
     if "slack" in config.announce.targets and config.slack.channel is None:
@@ -1069,3 +1079,10 @@ def _read_site(table: _Table) -> SiteConfig:
     if not 0 <= history <= 120:
         raise table.error("history", f"must be 0 to 120 months, not {history}")
     return SiteConfig(url=url or None, history=history)
+
+
+def _read_cache(table: _Table, base_dir: Path) -> CacheConfig:
+    enabled = table.get("enabled", bool, True, "true or false")
+    path = table.text("path", "")
+    table.finish()
+    return CacheConfig(enabled, (base_dir / path) if path else None)

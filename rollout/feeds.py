@@ -79,10 +79,11 @@ def _event(
     **extra: Any,
 ) -> FeedEvent:
     """An event whose summary and description are the template's two blocks."""
+    summary, description = templates.render_blocks(template, ("summary", "description"), context)
     return FeedEvent(
         uid=uid,
-        summary=templates.render_block(template, "summary", context),
-        description=templates.render_block(template, "description", context),
+        summary=summary,
+        description=description,
         start=slot[0],
         end=slot[1],
         categories=(category,),

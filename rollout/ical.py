@@ -165,22 +165,27 @@ def _text(value: str) -> str:
 
 def _fold(line: str, limit: int = 74) -> str:
     """Fold a content line as icalendar does: at most ``limit`` octets a line, never splitting
-    a character or an escape (a backslash stays with the character it escapes)."""
+    a character or an escape (a backslash stays with the character it escapes).
+
+    Cut by slices of the UTF-8 bytes: a cut that would fall inside a character moves back to
+    its first byte, and one right after a backslash or caret moves back one more, so that it
+    goes on the next line with what it escapes."""
     if len(line) <= limit and line.isascii():
         return line
+    data = line.encode("utf-8")
+    if len(data) <= limit:
+        return line
     pieces = []
-    current: list[str] = []
-    size = 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if current and size + width > limit:
-            carried = current.pop() if len(current) > 1 and current[-1] in "\\^" else None
-            pieces.append("".join(current))
-            current = [carried] if carried else []
-            size = len(carried.encode("utf-8")) if carried else 0
-        current.append(char)
-        size += width
-    pieces.append("".join(current))
+    start, size = 0, len(data)
+    while size - start > limit:
+        end = start + limit
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
+            end -= 1
+        if end - 1 > start and data[end - 1] in b"\\^":
+            end -= 1
+        pieces.append(data[start:end].decode("utf-8"))
+        start = end
+    pieces.append(data[start:].decode("utf-8"))
     return "\r\n ".join(pieces)
 
 

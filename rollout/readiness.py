@@ -47,6 +47,9 @@ DEPLOYMENT_NAMES = {
 SHIPPING_STAGES = ("implementation", "completed")
 # A ships-on search that finds nothing in this many deployments gives up.
 _SEARCH_LIMIT = 120
+# GitLab moves an issue's updated_at with every label change, and with a note at most once a
+# minute (PRODUCT.md §9): so no sign-off or announcement is later than updated_at plus this.
+_TOUCH_DELAY = timedelta(minutes=2)
 
 
 def may_be_ready(issue: Issue, vocabulary: Vocabulary) -> bool:
@@ -181,6 +184,82 @@ class Assessor:
         reading = read_labels(issue.labels, self.vocabulary)
         timeline = timeline_of(issue, self.vocabulary)
         return find_signoff(reading, timeline, self.vocabulary, self.zone)
+
+    def may_ship_between(
+        self,
+        issue: Issue,
+        day: date,
+        first: date | None = None,
+        last: date | None = None,
+        *,
+        label_events: bool = False,
+    ) -> bool:
+        """Whether §6, judged on ``day``, leaves the issue a chance of being ready with a
+        ships-on date from ``first`` to ``last`` (either open), whatever the parts of its
+        history not read yet say: False only when what is known rules that out, so that
+        the rest need not be read. ``label_events``: the issue's label events are read (its
+        sign-off is known); else only its labels, state and dates are.
+
+        The sign-off and the announcement date come from the history, but lie between the
+        issue's creation and its updated_at (every label change and note moves it), and
+        the ships-on rule gives a later date for a later sign-off or announcement: the
+        rule applied to the earliest and to the latest they can be bounds the date.
+        """
+        reading = read_labels(issue.labels, self.vocabulary)
+        kind = reading.request_type
+        if not issue.is_open and reading.stage != "completed":
+            return False
+        if kind not in ("bug", "feature", "administrative") or reading.stage not in SHIPPING_STAGES:
+            return False
+        if reading.criticality is None or reading.deployment_type is None:
+            return False
+        if kind == "administrative":
+            signed = reading.has_validation("skipped")
+        else:
+            signed = reading.has_validation("received") and not reading.has_validation("rejected")
+        if not signed:
+            return False
+        if reading.deployment_type in ("exception", "special"):
+            earliest = latest = issue.due_date
+            if earliest is None:
+                return False
+        else:
+            created = local_date(issue.created_at, self.zone)
+            touched = local_date(issue.updated_at + _TOUCH_DELAY, self.zone)
+            signed_first = signed_last = None
+            if label_events:
+                signoff = self.signoff(issue)
+                if not signoff.given or signoff.at is None:
+                    return False
+                signed_first = signed_last = local_date(signoff.at, self.zone)
+            soonest = self._dated(reading, signed_first or created, min(day, created), day).day
+            if soonest is None:
+                return False  # not even the earliest sign-off and announcement find a date
+            earliest = soonest
+            latest = self._dated(reading, signed_last or touched, max(day, touched), day).day
+        if last is not None and earliest > last:
+            return False
+        return first is None or latest is None or latest >= first
+
+    def reads_announcements(self, issue: Issue) -> bool:
+        """Whether the issue's verdict depends on its notes: the ships-on rule of a signed
+        off standard or ad-hoc change starts from the date it was announced (its label
+        events must be read)."""
+        reading = read_labels(issue.labels, self.vocabulary)
+        if reading.deployment_type not in ("standard", "ad_hoc") or reading.criticality is None:
+            return False
+        return self.signoff(issue).given
+
+    def _dated(
+        self, reading: LabelReading, signed_on: date, announced: date, as_of: date
+    ) -> ShipDate:
+        """The ships-on rule of a standard or ad-hoc change for a given sign-off and
+        announcement date."""
+        criticality = reading.criticality
+        assert criticality is not None
+        if reading.deployment_type == "ad_hoc":
+            return self._ad_hoc(criticality, signed_on, announced, as_of)
+        return self._standard(criticality, signed_on, announced, as_of)
 
     # ------------------------------------------------------------------ the ships-on rule
 

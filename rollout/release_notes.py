@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.config import Config
 from rollout.errors import RolloutError
-from rollout.issues import Issue
+from rollout.issues import Issue, issue_from_json
 from rollout.markers import Trust
 from rollout.readiness import (
     DEPLOYMENT_NAMES,
@@ -19,11 +19,10 @@ from rollout.readiness import (
     Verdict,
     evaluation_date,
     in_milestone,
-    may_ship_with,
 )
 from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import HISTORY, IssueQuery, Tracker
+from rollout.trackers import HistoryPlan, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
 
 if TYPE_CHECKING:  # jinja2 is loaded only when a text is rendered
@@ -51,12 +50,13 @@ def deployment_named(schedule: Schedule, day: date) -> Deployment:
 
 
 def candidate_queries(deployment: Deployment) -> list[IssueQuery]:
-    """The lists the notes' issues come from: the open issues, the milestone's, and those
-    closed since the month two months before the deployment's period."""
+    """The lists the notes' issues come from: the open issues, the milestone's closed ones
+    (its open ones are among the first), and those closed since the month two months before
+    the deployment's period."""
     since = deployment.period.replace(day=1) - relativedelta(months=2)
     return [
         IssueQuery("opened"),
-        IssueQuery("all", milestone=deployment.milestone),
+        IssueQuery("closed", milestone=deployment.milestone),
         IssueQuery(
             "closed",
             updated_after=datetime.combine(since, time(0, 0), tzinfo=deployment.zone),
@@ -64,28 +64,60 @@ def candidate_queries(deployment: Deployment) -> list[IssueQuery]:
     ]
 
 
-def pick_candidates(
-    listed: Iterable[Issue], deployment: Deployment, vocabulary: Vocabulary
-) -> list[Issue]:
-    """Of the listed issues, once each and by iid, those readiness can say something about
-    for this deployment (see may_ship_with)."""
+def notes_plan(
+    listed: Iterable[Issue], deployment: Deployment, config: Config, as_of: date
+) -> HistoryPlan:
+    """Of the listed issues, once each, those the notes may name, and what of their
+    histories to read: the ones in the milestone (shipped or slipped) and those §6 leaves a
+    chance of shipping on its date (see Assessor.may_ship_between); their label events
+    first, then links and notes only where they can still change the notes."""
+    assessor = Assessor(config)
+
+    def may_ship(issue: Issue, label_events: bool) -> bool:
+        day = judging_day(issue, deployment, as_of, config, assessor.vocabulary)
+        return assessor.may_ship_between(
+            issue, day, deployment.date, deployment.date, label_events=label_events
+        )
+
     found: dict[int, Issue] = {}
     for issue in listed:
-        if may_ship_with(issue, deployment, vocabulary):
+        if in_milestone(issue, deployment) or may_ship(issue, False):
             found.setdefault(issue.iid, issue)
-    return [found[iid] for iid in sorted(found)]
+
+    def first(issue: Issue) -> tuple[str, ...]:
+        # An issue of the milestone is named whatever else is true: its blockers are read.
+        return ("label_events", "links") if in_milestone(issue, deployment) else ("label_events",)
+
+    def then(issue: Issue) -> tuple[str, ...]:
+        """Once the sign-off is known: links and notes only where they can change the notes."""
+        if not (in_milestone(issue, deployment) or may_ship(issue, True)):
+            return ()
+        return ("links", "notes") if assessor.reads_announcements(issue) else ("links",)
+
+    issues = tuple(found[iid] for iid in sorted(found))
+    return HistoryPlan(issues, {issue.iid: first(issue) for issue in issues}, then)
 
 
-def candidates(tracker: Tracker, deployment: Deployment, config: Config) -> list[Issue]:
-    """The issues the notes may name, with their histories (see candidate_queries and
-    pick_candidates)."""
-    listed = [
-        issue
-        for query in candidate_queries(deployment)
-        for issue in tracker.list_issues(query, history=())
-    ]
-    picked = pick_candidates(listed, deployment, Vocabulary.from_config(config))
-    return tracker.with_history(picked, HISTORY)
+def candidates(
+    tracker: Tracker, deployment: Deployment, config: Config, as_of: date
+) -> list[Issue]:
+    """The issues the notes may name, with what of their histories the notes need (see
+    notes_plan). The three lists are read at the same time."""
+    answers = tracker.list_each(candidate_queries(deployment))
+    listed = [issue_from_json(data) for answer in answers for data in answer]
+    return tracker.read_history(notes_plan(listed, deployment, config, as_of))
+
+
+def judging_day(
+    issue: Issue, deployment: Deployment, as_of: date, config: Config, vocabulary: Vocabulary
+) -> date:
+    """The day the notes judge an issue on: its evaluation date, and for a standard change
+    no later than the deployment (after it, "the first deployment on or after today" is a
+    later one)."""
+    day = evaluation_date(issue, as_of, config)
+    if read_labels(issue.labels, vocabulary).deployment_type == "standard":
+        day = min(day, deployment.date)
+    return day
 
 
 def build_release_notes(
@@ -108,11 +140,9 @@ def ships_with(
     """The issue's verdict for ``deployment``, and whether it ships (or shipped) with it:
     ready with that ships-on date, or Completed in its milestone with no other date."""
     reading = read_labels(issue.labels, assessor.vocabulary)
-    day = evaluation_date(issue, as_of, assessor.config)
-    if reading.deployment_type == "standard":
-        # After the deployment, "the first deployment on or after today" is a later one.
-        day = min(day, deployment.date)
-    verdict = assessor.assess(issue, day)
+    verdict = assessor.assess(
+        issue, judging_day(issue, deployment, as_of, assessor.config, assessor.vocabulary)
+    )
     ships_then = verdict.ready and verdict.ships_on == deployment.date
     completed = reading.stage == "completed"
     went_out = in_milestone(issue, deployment) and completed and verdict.ships_on is None
@@ -135,7 +165,7 @@ def _why_not(verdict: Verdict) -> str:
 def release_notes(tracker: Tracker, config: Config, day: date, as_of: date) -> ReleaseNotes:
     deployment = deployment_named(Schedule(config), day)
     tracker.prefetch_user()
-    issues = candidates(tracker, deployment, config)
+    issues = candidates(tracker, deployment, config, as_of)
     trust = tracker.trust(config.announce.posters)
     return build_release_notes(issues, deployment, as_of, config, trust)
 

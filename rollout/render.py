@@ -6,7 +6,7 @@ like ``{{ config }}`` prints as written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -47,11 +47,18 @@ class Templates:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates do not change while rollout runs: no stat of the file on every use.
+            auto_reload=False,
         )
+        self._loaded: dict[str, jinja2.Template] = {}
 
     def _template(self, name: str) -> jinja2.Template:
+        loaded = self._loaded.get(name)
+        if loaded is not None:
+            return loaded
         try:
-            return self.environment.get_template(name)
+            loaded = self._loaded[name] = self.environment.get_template(name)
+            return loaded
         except jinja2.TemplateNotFound:
             raise TemplateError(f"template {name}: not found") from None
         except jinja2.TemplateSyntaxError as error:
@@ -75,12 +82,21 @@ class Templates:
 
     def render_block(self, name: str, block: str, context: Mapping[str, Any]) -> str:
         """One ``{% block %}`` of a template, e.g. an event's summary, stripped of edge space."""
+        return self.render_blocks(name, (block,), context)[0]
+
+    def render_blocks(
+        self, name: str, blocks: Sequence[str], context: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """Several blocks of one template from one context (an event's summary and
+        description), each stripped of edge space: one context for all of them, which is
+        most of the cost of a small block."""
         template = self._template(name)
-        if block not in template.blocks:
-            raise TemplateError(f"template {name}: has no block {block!r}")
+        for block in blocks:
+            if block not in template.blocks:
+                raise TemplateError(f"template {name}: has no block {block!r}")
         with _reported_as(name):
-            rendered = "".join(template.blocks[block](template.new_context(dict(context))))
-        return rendered.strip()
+            variables = template.new_context(dict(context))
+            return tuple("".join(template.blocks[block](variables)).strip() for block in blocks)
 
 
 @contextmanager

@@ -16,6 +16,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty current directory, so no rollout.toml of the repository is found."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    # The history cache's default place (platformdirs' user cache directory) is in here too.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".cache"))
     for name in ("GITLAB_URL", "GITLAB_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
@@ -588,6 +589,9 @@ class GitLabState:
             when = self._at(at)
             link = IssueLink(self._next_id("link"), source, target, link_type, when, when)
             self.links.append(link)
+            # GitLab notes the link on both issues (system notes), which touches them.
+            for touched in (source, target):
+                touched.updated_at = max(touched.updated_at, when)
             return link
 
     def _find_link(self, one: Issue, other: Issue) -> IssueLink | None:
@@ -596,11 +600,15 @@ class GitLabState:
                 return link
         return None
 
-    def remove_link(self, link_id: int) -> IssueLink:
+    def remove_link(self, link_id: int, at: TimeLike | None = None) -> IssueLink:
         with self.lock:
             for link in self.links:
                 if link.id == link_id:
                     self.links.remove(link)
+                    # GitLab notes the removal on both issues, which touches them.
+                    when = self._at(at)
+                    for touched in (link.source, link.target):
+                        touched.updated_at = max(touched.updated_at, when)
                     return link
             raise NotFound("Link", link_id)
 
@@ -1302,6 +1310,12 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "nginx"
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: the state's clock, which also stamps updated_at (as GitLab's own)."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return format_datetime(self.server.gitlab.state.now().astimezone(UTC), usegmt=True)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -1808,6 +1822,7 @@ class _Api:
             note = self._note(issue, note_id)
             note.body = str(body)
             note.updated_at = self.state.now()
+            issue.updated_at = max(issue.updated_at, note.updated_at)  # GitLab touches it too
             return _Response(200, self.state.note_json(note))
 
     # -- milestones -----------------------------------------------------------------------------

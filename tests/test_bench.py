@@ -1,6 +1,6 @@
 """The benchmark at a small scale: every command makes exactly the requests the generated
-project says it needs, as the test server recorded them. (Times are the benchmark's own
-business, not a test's: python -m bench.)"""
+project says it needs, cold and warm, as the test server recorded them. (Times are the
+benchmark's own business, not a test's: python -m bench.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from bench.needs import NOTHING
 from bench.project import generate
-from bench.run import Requests, Row, measure
+from bench.run import Measured, Requests, Row, measure
 
 pytestmark = pytest.mark.slow  # a project of 400 issues, and every command as a process
 
@@ -19,11 +19,15 @@ TODAY = date(2027, 1, 20)
 
 
 @pytest.fixture(scope="module")
-def rows() -> list[Row]:
+def measured() -> Measured:
     project = generate(issues=400, open_issues=80, in_milestone=12, seed=3, today=TODAY)
     clock = datetime(2027, 1, 20, 10, 30, tzinfo=UTC)
-    _, _, measured = measure(project, latency=0.0, concurrency=4, repeat=1, months=12, clock=clock)
-    return measured
+    return measure(project, latency=0.0, concurrency=4, repeat=1, months=12, clock=clock)
+
+
+@pytest.fixture(scope="module")
+def rows(measured: Measured) -> list[Row]:
+    return measured.rows
 
 
 def test_every_command_makes_the_requests_it_needs_and_no_more(rows: list[Row]) -> None:
@@ -46,6 +50,28 @@ def test_announce_due_costs_no_more_than_status_plus_the_slack_ledger(rows: list
     assert total("rollout announce --due, + slack") == total("rollout announce --due")
     slack_row = next(row for row in rows if row.name == "rollout announce --due, + slack")
     assert slack_row.slack_requests == 2  # the channel looked up once, its history read once
+
+
+def test_warm_runs_ask_for_the_lists_and_what_changed(measured: Measured) -> None:
+    assert [row.name.removesuffix(", warm") for row in measured.warm] == [
+        row.name for row in measured.rows if row.warm_up is not None
+    ]
+    assert len(measured.warm) == 4
+    for row in measured.warm:
+        need = row.need
+        assert row.requests == Requests(need.pages, need.per_issue, need.others), row.name
+    cold = {row.name: row.requests for row in measured.rows}
+    for row in measured.warm:
+        made, before = row.requests, cold[row.name.removesuffix(", warm")]
+        assert made is not None and before is not None
+        assert made.per_issue < before.per_issue / 2, row.name
+
+
+def test_the_peer_script_runs_beside_rollout(measured: Measured) -> None:
+    assert [row.name for row in measured.peers] == ["peer: check (12 issues)", "peer: status"]
+    for row in measured.peers:
+        assert row.requests is not None and row.requests.per_issue > 0
+    assert all(size > 0 for size in measured.cache_sizes.values())
 
 
 def test_the_commands_that_read_gitlab_read_something(rows: list[Row]) -> None:

@@ -400,3 +400,16 @@ def walk(folder, prefix=""):
             yield prefix + entry.name
 print("\\n".join(sorted(walk(resources.files("rollout.templates")))))
 """
+
+
+def test_the_jobs_keep_the_history_cache_between_runs() -> None:
+    """The committed rollout.toml puts the history cache where GitLab CI's cache: keeps it."""
+    from rollout.config import load_config
+
+    [kept] = [
+        cache for cache in pipeline()["default"]["cache"] if cache["key"] == "rollout-history"
+    ]
+    path = load_config(ROOT / "rollout.toml").cache.path
+    assert path is not None
+    relative = path.resolve().relative_to(ROOT.resolve())
+    assert any(relative.is_relative_to(directory.rstrip("/")) for directory in kept["paths"])

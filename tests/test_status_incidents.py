@@ -100,10 +100,11 @@ def test_the_incidents_as_json(rollout: Rollout) -> None:
 def test_incidents_cost_no_request_of_their_own(rollout: Rollout) -> None:
     rollout("status", "--as-of", "2027-03-28")
     server = rollout.server
-    # The one list, every open issue's label history, GET /user: as without incidents.
-    assert server.count("GET", "/issues") == 1 + 6
-    assert server.count("GET", "/resource_label_events") == 6
-    assert len(server.requests) == 1 + 6 + 1
+    # The one list, the label history of the one open issue with a stage (#2: its age in
+    # Triage), GET /user: as without incidents.
+    assert server.count("GET", "/issues") == 1 + 1
+    assert server.count("GET", "/issues/2/resource_label_events") == 1
+    assert len(server.requests) == 1 + 1 + 1
 
 
 @pytest.mark.parametrize(

@@ -176,9 +176,22 @@ def test_notes_read_histories_only_of_issues_that_may_ship_with_the_deployment(
     result = rollout("notes", "2027-02-01", "--as-of", "2027-01-20")
     assert result.exit_code == 0, result.stderr
     read = histories_read(server)
-    assert set(read) == in_milestone | in_shipping_stage(server)
+    # Outside the milestone, #103 (ad-hoc, signed off 2027-01-15: it ships before the 1st
+    # whatever its history says) and #112 (an exception approved for 2027-01-25) are in a
+    # shipping stage but cannot ship on 2027-02-01; nothing else is.
+    assert in_shipping_stage(server) - in_milestone == {103, 112}
+    assert set(read) == in_milestone
     assert len(read) < len(project.issues)  # some issues needed nothing
-    assert all(kinds == ["links", "notes", "resource_label_events"] for kinds in read.values())
+    # Notes only where the verdict reads the announcement date: signed off (not #106, whose
+    # sign-off came before its rework).
+    everything = ["links", "notes", "resource_label_events"]
+    assert read == {
+        101: everything,
+        102: everything,
+        105: everything,
+        106: ["links", "resource_label_events"],
+        108: everything,
+    }
 
 
 def test_changes_ics_reads_histories_only_of_issues_in_a_shipping_stage(
@@ -189,6 +202,8 @@ def test_changes_ics_reads_histories_only_of_issues_in_a_shipping_stage(
     assert result.exit_code == 0, result.stderr
     read = histories_read(server)
     assert set(read) == in_shipping_stage(server)
+    # #112 ships on the date leadership approved: no announcement date, no notes to read.
+    assert read.pop(112) == ["links", "resource_label_events"]
     assert all(kinds == ["links", "notes", "resource_label_events"] for kinds in read.values())
 
 

@@ -45,14 +45,23 @@ class RolloutGroup(click.Group):
     help="gitlab | snapshot:PATH (default: [tracker] in the config).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say more on stderr about what is happening.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read every issue history from GitLab; neither read nor write the history cache.",
+)
 @click.version_option(package_name=DISTRIBUTION)
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: Path | None, tracker: TrackerSpec | None, verbose: bool
+    ctx: click.Context,
+    config_path: Path | None,
+    tracker: TrackerSpec | None,
+    verbose: bool,
+    no_cache: bool,
 ) -> None:
     """Deployment calendar, readiness checks and change announcements for a team that
     ships standard changes on a fixed monthly date through a GitLab issue tracker."""
-    ctx.obj = App(config_path=config_path, tracker=tracker, verbose=verbose)
+    ctx.obj = App(config_path=config_path, tracker=tracker, verbose=verbose, no_cache=no_cache)
     if verbose:
         _log_to_stderr()
 
@@ -74,6 +83,7 @@ def _log_to_stderr() -> None:
 
 def _register() -> None:
     from rollout.cli.announce import announce
+    from rollout.cli.cache import cache
     from rollout.cli.calendar import calendar
     from rollout.cli.check import check
     from rollout.cli.digest import digest
@@ -93,6 +103,7 @@ def _register() -> None:
     cli.add_command(incident)
     cli.add_command(site)
     cli.add_command(digest)
+    cli.add_command(cache)
 
 
 _register()

@@ -51,9 +51,13 @@ def calendar(app: App, start: date | None, months: int, out_dir: Path) -> None:
     except TrackerNotSetUp as reason:
         say(f"changes.ics skipped: {reason}")
     else:
+        from dateutil.relativedelta import relativedelta
+
         from rollout.changes import ready_changes_in_background
 
-        changes = ready_changes_in_background(tracker, config, today)
+        first = (start or today).replace(day=1)  # the feeds' span (write_calendars)
+        last = first + relativedelta(months=months, days=-1)
+        changes = ready_changes_in_background(tracker, config, today, first, last)
     # Imported once the tracker is being read: the feeds' libraries load meanwhile.
     from rollout.feeds import build_time, write_calendars
 

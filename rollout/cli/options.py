@@ -116,14 +116,22 @@ class App:
     config_path: Path | None = None
     tracker: TrackerSpec | None = None
     verbose: bool = False
+    no_cache: bool = False
     _config: Config | None = field(default=None, repr=False)
 
-    def tracker_for(self) -> Tracker:
-        """The tracker --tracker names, else the config's."""
+    def tracker_for(self, cache: bool = True) -> Tracker:
+        """The tracker --tracker names, else the config's; GitLab's histories go through the
+        history cache unless ``cache`` is False, --no-cache is given or [cache] says so."""
         from rollout.trackers import open_tracker
 
         spec = self.tracker
-        return open_tracker(self.config, spec.kind if spec else None, spec.path if spec else None)
+        return open_tracker(
+            self.config,
+            spec.kind if spec else None,
+            spec.path if spec else None,
+            cache=cache and not self.no_cache,
+            warn=warn,
+        )
 
     @property
     def config(self) -> Config:
@@ -198,6 +206,11 @@ def put_text(text: str, out_file: Path | None) -> None:
 def say(message: str) -> None:
     """Chatter for people goes to stderr, so stdout stays the product."""
     click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    """Something went wrong that the run can do without: one line on stderr."""
+    say(f"Warning: {message}")
 
 
 def today_in(config: Config) -> date:

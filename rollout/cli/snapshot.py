@@ -40,6 +40,8 @@ def snapshot(app: App, out_file: Path, state: str, milestone: str | None) -> Non
     """
     from rollout.trackers.snapshot import take_snapshot, write_snapshot
 
-    data = take_snapshot(app.tracker_for(), state, milestone, now=datetime.now().astimezone())
+    # A snapshot is a copy of GitLab as it is now: it reads past the history cache.
+    tracker = app.tracker_for(cache=False)
+    data = take_snapshot(tracker, state, milestone, now=datetime.now().astimezone())
     write_snapshot(out_file, data)
     say(f"wrote {out_file} ({len(data['issues'])} issues)")

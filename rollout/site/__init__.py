@@ -61,7 +61,7 @@ def build_site(
     templates = Templates(config.templates_dir)
     schedule = Schedule(config)
     shown = shown_deployments(schedule, as_of, config.site.history)
-    read = read_tracker(tracker, config, as_of, shown) if tracker is not None else None
+    read = read_tracker(tracker, config, as_of, shown, months) if tracker is not None else None
     trust = read.trust if read is not None else NOBODY
     board = build_board(config, read.open_issues if read else (), as_of, trust, schedule)
     notes = {}
@@ -70,7 +70,9 @@ def build_site(
         for deployment in shown:
             issues = list(read.candidates[deployment.date])
             notes[deployment.date] = build_release_notes(issues, deployment, as_of, config, trust)
-        changes = ready_among(read.recent, config, as_of, trust)
+        first = as_of.replace(day=1)  # the feeds' span, as rollout calendar's
+        last = first + relativedelta(months=months, days=-1)
+        changes = ready_among(read.recent, config, as_of, trust, first, last)
     feeds = calendar_files(
         config,
         as_of,

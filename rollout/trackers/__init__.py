@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rollout.config import Config
+from rollout.config import Config, TrackerConfig
 from rollout.errors import TrackerError, TrackerNotSetUp
 from rollout.issues import (
     Issue,
@@ -35,8 +36,52 @@ Json = dict[str, Any]
 Progress = Callable[[int, int], None]
 # An issue's history: what is fetched besides the issue itself, one request (or more) each.
 HISTORY = ("label_events", "links", "notes")
+# The parts of the history to fetch: the same for every issue, or chosen issue by issue.
+Parts = Collection[str] | Mapping[int, Collection[str]]
+# Once an issue's first parts are read: the further parts it needs.
+FollowUp = Callable[[Issue], Collection[str]]
 # "Recent" issues: the open ones and those closed this long ago at most.
 RECENTLY_CLOSED = timedelta(days=90)
+
+
+def parts_for(parts: Parts, iid: int) -> list[str]:
+    """The parts of one issue's history asked for, in HISTORY's order."""
+    chosen = parts.get(iid, ()) if isinstance(parts, Mapping) else parts
+    return [kind for kind in HISTORY if kind in chosen]
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """What a command reads of its listed issues' histories: the first ``parts`` of each
+    and, once those are in, the further parts ``then`` names for each (see
+    Tracker.with_history). Plans of several commands merge into one read (rollout site)."""
+
+    issues: tuple[Issue, ...]
+    parts: Mapping[int, Collection[str]]
+    then: FollowUp | None = None
+
+    @classmethod
+    def merge(cls, plans: Iterable[HistoryPlan]) -> HistoryPlan:
+        """One plan that reads, once, everything each of ``plans`` reads."""
+        issues: dict[int, Issue] = {}
+        parts: dict[int, set[str]] = {}
+        follow_ups: dict[int, list[FollowUp]] = {}
+        for plan in plans:
+            for issue in plan.issues:
+                issues.setdefault(issue.iid, issue)
+                parts.setdefault(issue.iid, set()).update(parts_for(plan.parts, issue.iid))
+                if plan.then is not None:
+                    follow_ups.setdefault(issue.iid, []).append(plan.then)
+
+        def then(issue: Issue) -> tuple[str, ...]:
+            wanted = {kind for step in follow_ups.get(issue.iid, ()) for kind in step(issue)}
+            return tuple(kind for kind in HISTORY if kind in wanted)
+
+        return cls(
+            tuple(issues[iid] for iid in sorted(issues)),
+            {iid: tuple(parts_for(kinds, iid)) for iid, kinds in parts.items()},
+            then if follow_ups else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -101,9 +146,14 @@ class Tracker(ABC):
 
     @abstractmethod
     def fetch_history(
-        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
+        self,
+        iids: Sequence[int],
+        parts: Parts,
+        progress: Progress | None = None,
+        versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
-        """For each issue, a mapping from each of ``parts`` to its JSON list."""
+        """For each issue, a mapping from each of ``parts`` to its JSON list. ``versions``:
+        each issue's updated_at as just listed, which lets a tracker answer from its cache."""
 
     @abstractmethod
     def note_list(self, iid: int) -> list[Json]:
@@ -149,9 +199,11 @@ class Tracker(ABC):
         """The open issues, plus those closed since ``since``, with ``history``. GitLab
         filters on the last update, so the closing time is checked here, before any
         history is fetched."""
-        opened = self.list_json(IssueQuery("opened", milestone=milestone), history=())
-        closed = self.list_json(
-            IssueQuery("closed", milestone=milestone, updated_after=since), history=()
+        opened, closed = self.list_each(
+            [
+                IssueQuery("opened", milestone=milestone),
+                IssueQuery("closed", milestone=milestone, updated_after=since),
+            ]
         )
         recent = opened + [
             data
@@ -162,11 +214,20 @@ class Tracker(ABC):
             self.add_history(recent, history)
         return recent
 
+    def list_each(self, queries: Sequence[IssueQuery]) -> list[list[Json]]:
+        """The issues of each query, without their history. The queries are independent,
+        so they are read at the same time: each one's pages follow each other."""
+        if len(queries) < 2:
+            return [self.list_json(query, history=()) for query in queries]
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            return list(pool.map(lambda query: self.list_json(query, history=()), queries))
+
     def add_history(
-        self, listed: list[Json], parts: Collection[str], progress: Progress | None = None
+        self, listed: list[Json], parts: Parts, progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
-        fetched = self.fetch_history([int(data["iid"]) for data in listed], parts, progress)
+        iids = [int(data["iid"]) for data in listed]
+        fetched = self.fetch_history(iids, parts, progress, versions_of(listed))
         for data, history in zip(listed, fetched, strict=True):
             data.update(history)
 
@@ -181,13 +242,38 @@ class Tracker(ABC):
         return [issue_from_json(data) for data in listed]
 
     def with_history(
-        self, issues: Sequence[Issue], parts: Collection[str], progress: Progress | None = None
+        self,
+        issues: Sequence[Issue],
+        parts: Parts,
+        progress: Progress | None = None,
+        then: FollowUp | None = None,
     ) -> list[Issue]:
-        """The issues again, with the ``parts`` of their history fetched."""
-        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress)
-        return [
+        """The issues again, with the ``parts`` of their history fetched; then, when ``then``
+        is given, with the further parts it names for each issue once it has those."""
+        versions = {issue.iid: issue.updated_at for issue in issues}
+        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress, versions)
+        done = [
             with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
         ]
+        if then is None:
+            return done
+        more = {
+            issue.iid: tuple(
+                kind
+                for kind in parts_for(then(issue), issue.iid)
+                if kind not in parts_for(parts, issue.iid)
+            )
+            for issue in done
+        }
+        wanted = [issue for issue in done if more[issue.iid]]
+        if not wanted:
+            return done
+        completed = {issue.iid: issue for issue in self.with_history(wanted, more)}
+        return [completed.get(issue.iid, issue) for issue in done]
+
+    def read_history(self, plan: HistoryPlan, progress: Progress | None = None) -> list[Issue]:
+        """The plan's issues with the parts of their history it names."""
+        return self.with_history(list(plan.issues), plan.parts, progress, plan.then)
 
     def prefetch_user(self) -> None:
         """Start reading the token's user, for a command that will ask whom to trust once
@@ -206,6 +292,17 @@ class Tracker(ABC):
         return [Milestone.from_json(data) for data in self.milestone_list()]
 
 
+def versions_of(listed: Iterable[Json]) -> dict[int, datetime]:
+    """Each listed issue's updated_at (GitLab's JSON): which version of its history is due."""
+    versions = {}
+    for data in listed:
+        try:
+            versions[int(data["iid"])] = datetime.fromisoformat(str(data["updated_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return versions
+
+
 NO_GITLAB_TOKEN = (
     "no GitLab token: set GITLAB_TOKEN (in GitLab CI too: a CI job token cannot read issues), "
     "or name a python-gitlab config section in [tracker] gitlab_id"
@@ -218,11 +315,39 @@ def is_web_address(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def open_tracker(config: Config, kind: str | None = None, path: Path | None = None) -> Tracker:
+def gitlab_url(settings: TrackerConfig) -> str | None:
+    """The GitLab to talk to: GITLAB_URL, else [tracker] url, else GitLab CI's own server;
+    an error when it is no web address (the value is not echoed: it may hold a token)."""
+    for source, url in (
+        ("GITLAB_URL", os.environ.get("GITLAB_URL")),
+        ("[tracker] url", settings.url),
+        ("CI_SERVER_URL", os.environ.get("CI_SERVER_URL")),
+    ):
+        if not url:
+            continue
+        if not is_web_address(url):
+            raise TrackerError(
+                f"{source} is not a web address: write it as https://gitlab.example.com "
+                "(the scheme and the host of your GitLab)"
+            )
+        return url
+    return None
+
+
+def open_tracker(
+    config: Config,
+    kind: str | None = None,
+    path: Path | None = None,
+    *,
+    cache: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Tracker:
     """The tracker a command should read: ``kind``/``path`` from --tracker, else the config's.
 
-    Raises TrackerNotSetUp, before python-gitlab is even imported, when there is no tracker
-    to open: none configured, or GitLab without any credentials.
+    ``cache``: keep GitLab histories in the history cache (PRODUCT.md §9) unless [cache]
+    turns it off; ``warn`` is told, once, when the cache cannot be used. Snapshots never
+    use it. Raises TrackerNotSetUp, before python-gitlab is even imported, when there is no
+    tracker to open: none configured, or GitLab without any credentials.
     """
     kind = kind or config.tracker.kind
     if kind is None:
@@ -244,4 +369,5 @@ def open_tracker(config: Config, kind: str | None = None, path: Path | None = No
         raise TrackerNotSetUp(NO_GITLAB_TOKEN)
     from rollout.trackers.gitlab import GitLabTracker
 
-    return GitLabTracker.connect(config.tracker)
+    use_cache = cache and config.cache.enabled
+    return GitLabTracker.connect(config.tracker, config.cache if use_cache else None, warn)

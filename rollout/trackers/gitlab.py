@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import gitlab
@@ -22,36 +24,68 @@ import gitlab.exceptions
 import requests
 import requests.adapters
 
-from rollout.config import TrackerConfig
+from rollout.config import CacheConfig, TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
 from rollout.trackers import (
     HISTORY,
     NO_GITLAB_TOKEN,
     IssueQuery,
     Json,
+    Parts,
     Progress,
     Tracker,
-    is_web_address,
+    gitlab_url,
+    parts_for,
+    versions_of,
 )
+from rollout.trackers.cache import HistoryCache, cache_key, cache_path, host_of
 
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
 TRANSIENT = (429, 500, 502, 503, 504)
+# What a link says about the link itself; the rest of its JSON is the linked issue's.
+LINK_FIELDS = ("issue_link_id", "link_type", "link_created_at", "link_updated_at")
+# One history request in flight: (iid, part, its answer and when GitLab gave it).
+Pending = tuple[int, str, "Future[tuple[list[Json], datetime | None]]"]
 
 
 class GitLabTracker(Tracker):
-    def __init__(self, client: gitlab.Gitlab, settings: TrackerConfig, project_path: str) -> None:
+    """``cache``: the history cache of this host and project (PRODUCT.md §9), or None."""
+
+    def __init__(
+        self,
+        client: gitlab.Gitlab,
+        settings: TrackerConfig,
+        project_path: str,
+        cache: HistoryCache | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.project_path = project_path
         self.url = client.url
+        self.cache = cache
         self._user_lock = threading.Lock()
         self._user: Future[Json | None] | None = None
         # lazy: no request until something is read through it
         self._project = client.projects.get(project_path, lazy=True)
+        # The issues listed in this run, by iid: their current state, for the links kept in
+        # the cache (closing a blocker does not touch the issue it blocks).
+        self._listed: dict[int, Json] = {}
+        self._listed_lock = threading.Lock()
+        # When GitLab answered the request this thread is making (its Date header): the
+        # time a history part was fetched, on the clock that stamps updated_at.
+        self._answered = threading.local()
+        client.session.hooks["response"].append(self._note_answer_time)
 
     @classmethod
-    def connect(cls, settings: TrackerConfig) -> GitLabTracker:
+    def connect(
+        cls,
+        settings: TrackerConfig,
+        cache: CacheConfig | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> GitLabTracker:
+        """A tracker of [tracker] project; with ``cache``, its histories are kept in the
+        history cache, and ``warn`` hears (once) when that cannot be used."""
         if not settings.project:
             raise TrackerError(
                 'no GitLab project: set [tracker] project = "group/project" in rollout.toml'
@@ -62,7 +96,15 @@ class GitLabTracker(Tracker):
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, settings.concurrency))
         client.session.mount("https://", adapter)
         client.session.mount("http://", adapter)
-        return cls(client, settings, settings.project)
+        history = None
+        if cache is not None:
+            history = HistoryCache(
+                cache.path or cache_path(client.url, settings.project),
+                host_of(client.url),
+                settings.project,
+                warn or (lambda message: None),
+            )
+        return cls(client, settings, settings.project, history)
 
     # ------------------------------------------------------------ reading
 
@@ -99,11 +141,18 @@ class GitLabTracker(Tracker):
 
     def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         wanted = list(dict.fromkeys(iids))
+        kept = self._kept_parts(wanted)
+        # The histories of issues the cache knows nothing of are asked for together with the
+        # issues themselves: one round trip instead of two. The others wait for the list,
+        # whose updated_at says which parts the cache may answer.
+        fresh = [iid for iid in wanted if not kept.get(iid)]
+        known = [iid for iid in wanted if kept.get(iid)]
+        # The open-or-closed state of the issues that kept links name as blockers comes with
+        # the same list, so that those links can be used again.
+        listed_too = self._kept_blockers(known)
         with self._requests_in_flight() as pool:
-            # The histories are asked for together with the issues themselves: one round
-            # trip instead of two. Unknown iids are reported from the list.
-            listing = pool.submit(self._issues_by_iid, wanted)
-            pending = self._submit_history(pool, wanted, HISTORY)
+            listing = pool.submit(self._issues_by_iid, [*wanted, *listed_too])
+            pending = self._submit_history(pool, fresh, HISTORY)
             found = listing.result()
             missing = [iid for iid in wanted if iid not in found]
             if missing:
@@ -112,9 +161,14 @@ class GitLabTracker(Tracker):
                     "(check the issue numbers)",
                     tuple(missing),
                 )
-            extras = self._collect(pending, wanted, HISTORY, progress)
-        for iid, extra in zip(wanted, extras, strict=True):
-            found[iid].update(extra)
+            versions = versions_of(found[iid] for iid in wanted)
+            extras = dict(zip(fresh, self._collect(pending, fresh, HISTORY, progress), strict=True))
+        self._keep(pending, versions)
+        if known:
+            kept_history = self.fetch_history(known, HISTORY, progress, versions)
+            extras.update(zip(known, kept_history, strict=True))
+        for iid in wanted:
+            found[iid].update(extras[iid])
         return [found[iid] for iid in iids]
 
     def _issues_by_iid(self, iids: Sequence[int]) -> dict[int, Json]:
@@ -125,6 +179,7 @@ class GitLabTracker(Tracker):
             with self._reporting(f"reading {_issues_named(chunk, self.project_path)}"):
                 for issue in self._project.issues.list(iterator=True, **query, **self._retries()):
                     found[int(issue.iid)] = issue.asdict()
+        self._remember_listed(found.values())
         return found
 
     def list_json(
@@ -148,6 +203,7 @@ class GitLabTracker(Tracker):
                 issue.asdict()
                 for issue in self._project.issues.list(iterator=True, **params, **self._retries())
             ]
+        self._remember_listed(listed)
         if history:
             self.add_history(listed, history, progress)
         return listed
@@ -170,10 +226,18 @@ class GitLabTracker(Tracker):
     def post_note(self, iid: int, body: str) -> Json:
         # Not retried by python-gitlab: a POST whose answer was lost may have created the
         # note, so the caller looks for it again before trying once more.
-        with self._reporting(f"posting a note on issue #{iid} of {self.project_path}"):
-            issue = self._project.issues.get(iid, lazy=True)
-            note = issue.notes.create({"body": body}, retry_transient_errors=False, max_retries=0)
-            return note.asdict()
+        try:
+            with self._reporting(f"posting a note on issue #{iid} of {self.project_path}"):
+                issue = self._project.issues.get(iid, lazy=True)
+                note = issue.notes.create(
+                    {"body": body}, retry_transient_errors=False, max_retries=0
+                )
+                return note.asdict()
+        finally:
+            # The note is on the issue, or may be (a lost answer): what the cache kept of
+            # the issue is out of date either way.
+            if self.cache is not None:
+                self.cache.forget(iid)
 
     def update_issue(
         self,
@@ -190,9 +254,14 @@ class GitLabTracker(Tracker):
             data["remove_labels"] = ",".join(remove_labels)
         if close:
             data["state_event"] = "close"
-        with self._reporting(f"updating issue #{iid} of {self.project_path}"):
-            # python-gitlab retries transient failures: the same update again is harmless.
-            return dict(self._project.issues.update(iid, data, **self._retries()))
+        try:
+            with self._reporting(f"updating issue #{iid} of {self.project_path}"):
+                # python-gitlab retries transient failures: the same update again is harmless.
+                return dict(self._project.issues.update(iid, data, **self._retries()))
+        finally:
+            # Its labels changed, or may have (a lost answer): the cache's entry is stale.
+            if self.cache is not None:
+                self.cache.forget(iid)
 
     def create_milestone(self, title: str, start_date: str, due_date: str) -> Json:
         data = {"title": title, "start_date": start_date, "due_date": due_date}
@@ -209,13 +278,130 @@ class GitLabTracker(Tracker):
         return {"max_retries": self.settings.retries}
 
     def fetch_history(
-        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
+        self,
+        iids: Sequence[int],
+        parts: Parts,
+        progress: Progress | None = None,
+        versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
         """The ``parts`` of each issue's history: each is a request of its own, and up to
-        [tracker] concurrency requests are in flight at a time."""
+        [tracker] concurrency requests are in flight at a time. With ``versions`` (each
+        issue's updated_at as just listed), the cache answers what §9 lets it, and keeps
+        what is fetched."""
+        cached = self._cached(iids, parts, versions or {})
         with self._requests_in_flight() as pool:
-            pending = self._submit_history(pool, iids, parts)
-            return self._collect(pending, iids, parts, progress)
+            blockers = self._submit_blocker_states(pool, cached)
+            pending = self._submit_history(pool, iids, parts, cached)
+            pending += self._submit_history(pool, self._stale_links(cached, blockers), ["links"])
+            fetched = self._collect(pending, iids, parts, progress, cached)
+        self._keep(pending, versions or {})
+        return fetched
+
+    # ------------------------------------------------------------ the history cache
+
+    def _kept_parts(self, iids: Sequence[int]) -> dict[int, set[str]]:
+        return self.cache.parts_kept(iids) if self.cache is not None else {}
+
+    def _cached(
+        self, iids: Sequence[int], parts: Parts, versions: Mapping[int, datetime]
+    ) -> dict[tuple[int, str], list[Json]]:
+        """What the cache may answer: parts of issues whose updated_at was just listed."""
+        if self.cache is None or not versions:
+            return {}
+        asked = [
+            (iid, kind, cache_key(versions[iid]))
+            for iid in iids
+            if iid in versions
+            for kind in parts_for(parts, iid)
+        ]
+        return self.cache.lookup(asked)
+
+    def _keep(self, pending: list[Pending], versions: Mapping[int, datetime]) -> None:
+        """Store what was fetched under the updated_at the issue was listed with, stamped
+        with GitLab's own time of the answer (none without a Date header: nothing kept)."""
+        if self.cache is None:
+            return
+        entries = []
+        for iid, kind, future in pending:
+            version = versions.get(iid)
+            if version is None or not future.done() or future.exception() is not None:
+                continue
+            data, answered = future.result()
+            if answered is not None:
+                entries.append((iid, kind, cache_key(version), answered, data))
+        if entries:
+            self.cache.store(entries)
+
+    def _kept_blockers(self, iids: Sequence[int]) -> list[int]:
+        """The issues that the kept links of ``iids`` name as blocking them."""
+        if self.cache is None or not iids:
+            return []
+        named = {
+            int(link["iid"])
+            for links in self.cache.cached_links(iids).values()
+            for link in links
+            if link.get("link_type") == "is_blocked_by"
+        }
+        return sorted(named - set(iids))
+
+    def _remember_listed(self, listed: Iterable[Json]) -> None:
+        with self._listed_lock:
+            for data in listed:
+                self._listed[int(data["iid"])] = data
+
+    def _submit_blocker_states(
+        self, pool: ThreadPoolExecutor, cached: Mapping[tuple[int, str], list[Json]]
+    ) -> Future[dict[int, Json]] | None:
+        """Kept links name issues as blockers; whether those are still open is asked of
+        GitLab with one list request (per 100), unless this run listed them already."""
+        unknown = sorted(
+            {
+                int(link["iid"])
+                for (iid, kind), links in cached.items()
+                if kind == "links"
+                for link in links
+                if link.get("link_type") == "is_blocked_by"
+                and self._same_project(iid, link)
+                and int(link["iid"]) not in self._listed
+            }
+        )
+        if not unknown:
+            return None
+        return pool.submit(self._issues_by_iid, unknown)
+
+    def _stale_links(
+        self,
+        cached: dict[tuple[int, str], list[Json]],
+        blockers: Future[dict[int, Json]] | None,
+    ) -> list[int]:
+        """Bring the kept links up to date with the linked issues as listed in this run, and
+        name the issues whose links must be fetched again: a blocker in another project, or
+        one GitLab no longer lists (deleted, moved)."""
+        if blockers is not None:
+            blockers.result()  # now in self._listed
+        stale = []
+        for (iid, kind), links in list(cached.items()):
+            if kind != "links":
+                continue
+            for link in links:
+                other = self._listed.get(int(link["iid"]))
+                if other is not None and self._same_project(iid, link):
+                    link.update(
+                        {k: v for k, v in other.items() if k in link and k not in LINK_FIELDS}
+                    )
+                elif link.get("link_type") == "is_blocked_by":
+                    stale.append(iid)
+                    del cached[(iid, kind)]
+                    break
+        return stale
+
+    def _same_project(self, iid: int, link: Json) -> bool:
+        listed = self._listed.get(iid)
+        return listed is not None and link.get("project_id") == listed.get("project_id")
+
+    def _note_answer_time(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if getattr(self._answered, "at", None) is None:
+            self._answered.at = _server_time(response.headers.get("Date"))
 
     @contextmanager
     def _requests_in_flight(self) -> Iterator[ThreadPoolExecutor]:
@@ -227,30 +413,48 @@ class GitLabTracker(Tracker):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _submit_history(
-        self, pool: ThreadPoolExecutor, iids: Sequence[int], parts: Collection[str]
-    ) -> list[tuple[int, str, Future[list[Json]]]]:
+        self,
+        pool: ThreadPoolExecutor,
+        iids: Sequence[int],
+        parts: Parts,
+        cached: Mapping[tuple[int, str], list[Json]] | None = None,
+    ) -> list[Pending]:
         return [
-            (iid, kind, pool.submit(self._detail, iid, kind))
-            for iid in iids
-            for kind in _kinds(parts)
+            (iid, kind, pool.submit(self._timed_detail, iid, kind))
+            for iid in dict.fromkeys(iids)
+            for kind in parts_for(parts, iid)
+            if not cached or (iid, kind) not in cached
         ]
 
     def _collect(
         self,
-        pending: list[tuple[int, str, Future[list[Json]]]],
+        pending: list[Pending],
         iids: Sequence[int],
-        parts: Collection[str],
+        parts: Parts,
         progress: Progress | None,
+        cached: Mapping[tuple[int, str], list[Json]] | None = None,
     ) -> list[Json]:
         fetched: dict[int, Json] = {iid: {} for iid in iids}
-        wanted = len(_kinds(parts))
+        for (iid, kind), data in (cached or {}).items():
+            fetched[iid][kind] = data
+        wanted = {iid: len(parts_for(parts, iid)) for iid in fetched}
         done = 0
-        for iid, kind, future in pending:
-            fetched[iid][kind] = future.result()
-            if progress is not None and len(fetched[iid]) == wanted:
+        for iid in fetched:
+            if progress is not None and len(fetched[iid]) == wanted[iid]:
                 done += 1
-                progress(done, len(iids))
+                progress(done, len(fetched))
+        for iid, kind, future in pending:
+            fetched[iid][kind] = future.result()[0]
+            if progress is not None and len(fetched[iid]) == wanted[iid]:
+                done += 1
+                progress(done, len(fetched))
         return [fetched[iid] for iid in iids]
+
+    def _timed_detail(self, iid: int, kind: str) -> tuple[list[Json], datetime | None]:
+        """One part of an issue's history, and when GitLab answered (its first page)."""
+        self._answered.at = None
+        data = self._detail(iid, kind)
+        return data, self._answered.at
 
     def _detail(self, iid: int, kind: str) -> list[Json]:
         with self._reporting(f"reading the history of issue #{iid} of {self.project_path}"):
@@ -300,11 +504,6 @@ class GitLabTracker(Tracker):
             ) from None
 
 
-def _kinds(parts: Collection[str]) -> list[str]:
-    """The parts of the history asked for, in a fixed order."""
-    return [kind for kind in HISTORY if kind in parts]
-
-
 def _issues_named(iids: Sequence[int], project: str) -> str:
     names = ", ".join(f"#{iid}" for iid in iids)
     return f"issue{'s' if len(iids) > 1 else ''} {names} of {project}"
@@ -312,7 +511,7 @@ def _issues_named(iids: Sequence[int], project: str) -> str:
 
 def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     """A client from GITLAB_URL and GITLAB_TOKEN (or CI_JOB_TOKEN), else a config section."""
-    url = _gitlab_url(settings)
+    url = gitlab_url(settings)
     token = os.environ.get("GITLAB_TOKEN")
     job_token = os.environ.get("CI_JOB_TOKEN")
     options: dict[str, Any] = {
@@ -342,25 +541,6 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
         client.timeout = settings.timeout
         return client
     raise TrackerNotSetUp(NO_GITLAB_TOKEN)
-
-
-def _gitlab_url(settings: TrackerConfig) -> str | None:
-    """GITLAB_URL, else [tracker] url, else CI_SERVER_URL; an error when it is no web address
-    (the value is not echoed: it may hold a token)."""
-    for source, url in (
-        ("GITLAB_URL", os.environ.get("GITLAB_URL")),
-        ("[tracker] url", settings.url),
-        ("CI_SERVER_URL", os.environ.get("CI_SERVER_URL")),
-    ):
-        if not url:
-            continue
-        if not is_web_address(url):
-            raise TrackerError(
-                f"{source} is not a web address: write it as https://gitlab.example.com "
-                "(the scheme and the host of your GitLab)"
-            )
-        return url
-    return None
 
 
 def _explain_gitlab(
@@ -411,3 +591,13 @@ def _network_reason(error: requests.exceptions.RequestException) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
+
+
+def _server_time(header: str | None) -> datetime | None:
+    if not header:
+        return None
+    try:
+        answered = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return answered if answered.tzinfo is not None else None

@@ -8,7 +8,7 @@ from a snapshot as from the project it was taken of.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,16 @@ from typing import Any
 from rollout.config import display_path
 from rollout.errors import IssuesNotFound, TrackerError
 from rollout.files import write_atomically
-from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
+from rollout.trackers import (
+    HISTORY,
+    RECENTLY_CLOSED,
+    IssueQuery,
+    Json,
+    Parts,
+    Progress,
+    Tracker,
+    parts_for,
+)
 
 USER_FIELDS = ("id", "username", "name")
 READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
@@ -80,9 +89,16 @@ class SnapshotTracker(Tracker):
         return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
 
     def fetch_history(
-        self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
+        self,
+        iids: Sequence[int],
+        parts: Parts,
+        progress: Progress | None = None,
+        versions: Mapping[int, datetime] | None = None,
     ) -> list[Json]:
-        return [{name: data.get(name) or [] for name in parts} for data in self.issues_json(iids)]
+        return [
+            {name: data.get(name) or [] for name in parts_for(parts, int(data["iid"]))}
+            for data in self.issues_json(iids)
+        ]
 
     def note_list(self, iid: int) -> list[Json]:
         return list(self.issues_json([iid])[0].get("notes") or [])
