@@ -24,6 +24,7 @@ from rollout.issues import (
     Milestone,
     Note,
     issue_from_json,
+    issue_iid,
     note_from_json,
     with_history,
 )
@@ -124,7 +125,7 @@ class Tracker(ABC):
         recent = opened + [
             data
             for data in closed
-            if data.get("closed_at") and datetime.fromisoformat(data["closed_at"]) >= since
+            if (closed_at := issue_from_json(data).closed_at) is not None and closed_at >= since
         ]
         if history:
             self.add_history(recent, history)
@@ -134,7 +135,7 @@ class Tracker(ABC):
         self, listed: list[Json], parts: Collection[str], progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
-        fetched = self.fetch_history([int(data["iid"]) for data in listed], parts, progress)
+        fetched = self.fetch_history([issue_iid(data) for data in listed], parts, progress)
         for data, history in zip(listed, fetched, strict=True):
             data.update(history)
 

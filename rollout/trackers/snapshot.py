@@ -15,6 +15,7 @@ from typing import Any
 
 from rollout.errors import TrackerError
 from rollout.files import write_atomically
+from rollout.issues import Issue, Milestone, Person, issue_from_json
 from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
 
 USER_FIELDS = ("id", "username", "name")
@@ -23,31 +24,31 @@ READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
 
 class SnapshotTracker(Tracker):
     def __init__(self, data: Json, source: str) -> None:
+        """``data`` as check_snapshot left it: every issue and milestone parsed once."""
         self.data = data
         self.source = source
         self.project_path = str(data["project"].get("path_with_namespace") or source)
         self._by_iid = {int(issue["iid"]): issue for issue in data["issues"]}
+        self._records = {iid: issue_from_json(issue) for iid, issue in self._by_iid.items()}
 
     @classmethod
     def load(cls, path: Path) -> SnapshotTracker:
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as error:
             raise TrackerError(f"cannot read snapshot {path}: {error.strerror or error}") from None
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise TrackerError(f"{path} is not a snapshot file: it is not UTF-8 text") from None
+        except json.JSONDecodeError as error:
             raise TrackerError(f"{path} is not a snapshot file: {error}") from None
-        if not (
-            isinstance(data, dict)
-            and isinstance(data.get("project"), dict)
-            and isinstance(data.get("issues"), list)
-            and all(isinstance(issue, dict) and "iid" in issue for issue in data["issues"])
-        ):
-            raise TrackerError(
-                f'{path} is not a snapshot file: expected {{"project": {{...}}, "issues": [...]}}; '
-                "write one with rollout snapshot"
-            )
+        except RecursionError:
+            raise TrackerError(f"{path} is not a snapshot file: it is nested too deeply") from None
+        try:
+            check_snapshot(data)
+        except TrackerError as error:
+            raise TrackerError(f"{path}: {error}; write it again with rollout snapshot") from None
         return cls(data, str(path))
 
     def project(self) -> Json:
@@ -72,9 +73,10 @@ class SnapshotTracker(Tracker):
         progress: Progress | None = None,
     ) -> list[Json]:
         # The file holds every detail already; handing them all over costs nothing.
-        found = [issue for issue in self.data["issues"] if _matches(issue, query)]
+        found = [issue for issue in self._records.values() if _matches(issue, query)]
         # GitLab's default order: newest first.
-        return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
+        found.sort(key=lambda issue: (issue.created_at, issue.iid), reverse=True)
+        return [self._by_iid[issue.iid] for issue in found]
 
     def fetch_history(
         self, iids: Sequence[int], parts: Collection[str], progress: Progress | None = None
@@ -97,20 +99,44 @@ class SnapshotTracker(Tracker):
         raise TrackerError(READ_ONLY)
 
 
-def _matches(issue: dict[str, Any], query: IssueQuery) -> bool:
-    if query.state != "all" and issue.get("state") != query.state:
+def check_snapshot(data: object) -> None:
+    """Raise a TrackerError naming the first thing wrong with a snapshot file's content:
+    its shape, or any issue, milestone or user that GitLab's parser (rollout.issues) refuses."""
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("project"), dict)
+        and isinstance(data.get("issues"), list)
+    ):
+        raise TrackerError('expected {"project": {...}, "issues": [...]}')
+    path = data["project"].get("path_with_namespace")
+    if path is not None and not isinstance(path, str):
+        raise TrackerError("project.path_with_namespace: expected a string")
+    seen: set[int] = set()
+    for issue in data["issues"]:
+        iid = issue_from_json(issue).iid
+        if iid in seen:
+            raise TrackerError(f"issue #{iid} appears twice")
+        seen.add(iid)
+    milestones = data.get("milestones")
+    if milestones is not None and not isinstance(milestones, list):
+        raise TrackerError("milestones: expected a list")
+    for milestone in milestones or ():
+        Milestone.from_json(milestone)
+    user = data.get("user")
+    if user is not None:
+        Person.from_json(user)
+
+
+def _matches(issue: Issue, query: IssueQuery) -> bool:
+    if query.state != "all" and issue.state != query.state:
         return False
-    if not set(query.labels) <= set(issue.get("labels") or ()):
+    if not set(query.labels) <= set(issue.labels):
         return False
-    if query.milestone is not None:
-        milestone = issue.get("milestone") or {}
-        if milestone.get("title") != query.milestone:
-            return False
-    if query.updated_after is not None:
-        updated = datetime.fromisoformat(str(issue.get("updated_at")))
-        if updated <= query.updated_after:
-            return False
-    return True
+    if query.milestone is not None and (
+        issue.milestone is None or issue.milestone.title != query.milestone
+    ):
+        return False
+    return query.updated_after is None or issue.updated_at > query.updated_after
 
 
 def take_snapshot(
