@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -54,6 +54,35 @@ def clean(text: str, *, multiline: bool = False, limit: int | None = None) -> st
 def terminal_text(text: str, limit: int = 200) -> str:
     """One line, safe to print on a terminal: no control sequences, bounded length."""
     return clean(text, limit=limit)
+
+
+# Credentials in URLs and in text that quotes them (an exception's message): the user:password@
+# of a URL, and the value of any query parameter named like a credential.
+_USERINFO = re.compile(r"(?<=://)[^/\s@'\"<>]+@")
+_SECRET_PARAMETER = re.compile(
+    r"(?i)((?:^|[?&;\s])[\w.\-]*(?:token|secret|passw|key|auth|sig|session|credential)"
+    r"[\w.\-]*=)[^&;#\s'\"<>]+"
+)
+REDACTED = "***"
+# The tokens this process uses, whatever their source (kept by whoever reads them).
+_SECRETS: set[str] = set()
+
+
+def keep_secret(value: str | None) -> None:
+    """Remember a credential, so that redact() takes it out of any text."""
+    if value:
+        _SECRETS.add(value)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without credentials: a URL's user:password@, query parameters named like
+    tokens (private_token=, access_token=, job_token=, ...), the ``secrets`` and those kept
+    with keep_secret()."""
+    known = {*secrets, *_SECRETS}
+    for secret in sorted({s for s in known if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _USERINFO.sub(f"{REDACTED}@", text)
+    return _SECRET_PARAMETER.sub(lambda match: match.group(1) + REDACTED, text)
 
 
 def _inert_mentions(text: str, wrap: Callable[[str], str]) -> str:
