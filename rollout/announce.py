@@ -45,6 +45,13 @@ class Announcement:
     deploy_date: date
     text: str
     marker: Marker
+    # Why it may only be shown as a draft, not posted yet: a post-announcement before the
+    # change's date (PRODUCT.md §3 "Posting"). None when it may be posted.
+    draft_only: str | None = None
+
+    def check_postable(self) -> None:
+        if self.draft_only is not None:
+            raise AnnouncementError(self.draft_only)
 
 
 def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor) -> date:
@@ -72,15 +79,16 @@ def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor)
     return planned.day
 
 
-def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> None:
+def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> str | None:
+    """Raise for a reminder after the date; for a post-announcement before it, the reason it
+    is a draft only."""
     if phase == "post" and as_of < deploy_date:
-        raise AnnouncementError(
-            f"#{iid} ships on {deploy_date}; the post-announcement can go out from that day on"
-        )
+        return f"#{iid} ships on {deploy_date}; the post-announcement can go out from that day on"
     if phase == "reminder" and as_of > deploy_date:
         raise AnnouncementError(
             f"#{iid} shipped on {deploy_date}; send the post-announcement (--phase post) instead"
         )
+    return None
 
 
 def _safe_url(url: str) -> str:
@@ -149,14 +157,16 @@ def render_announcement(
     """The announcement of ``phase`` for the issue; ``trust`` says whose markers count."""
     assessor = Assessor(config, trust=trust)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
-    check_timing(phase, deploy_date, as_of, issue.iid)
+    draft_only = check_timing(phase, deploy_date, as_of, issue.iid)
     context = announcement_context(
         issue, phase, deploy_date, as_of, config, FORMATS[fmt], assessor.schedule
     )
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
     marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)
-    return Announcement(issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker)
+    return Announcement(
+        issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker, draft_only
+    )
 
 
 # --------------------------------------------------------------------------- posting
@@ -177,6 +187,7 @@ def post_announcement(
     tracker: Tracker, announcement: Announcement, trust: Trust, attempts: int = 3
 ) -> PostOutcome:
     """Post the announcement unless its marker is already on the issue in a trusted note."""
+    announcement.check_postable()
     return post_once(
         tracker,
         announcement.iid,
