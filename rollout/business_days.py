@@ -8,7 +8,7 @@ library's job, not a hand-written loop's.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from dateutil.rrule import DAILY, FR, MO, TH, TU, WE, rrule, rruleset
@@ -21,7 +21,8 @@ WEEKDAYS = (MO, TU, WE, TH, FR)
 _WINDOW = timedelta(days=21)
 
 
-@lru_cache(maxsize=256)
+# Unbounded: a count of business days over a long span asks for every year in it.
+@cache
 def _public_holidays(source: HolidayCalendar, year: int) -> dict[date, str]:
     import holidays  # heavy to import; only loaded when a holiday calendar is configured
 
@@ -108,14 +109,31 @@ class BusinessCalendar:
             window *= 2
 
     def count_between(self, start: date, end: date) -> int:
-        """Business days after ``start`` up to and including ``end`` (0 when end <= start)."""
+        """Business days after ``start`` up to and including ``end`` (0 when end <= start).
+
+        Counted, not listed: weekdays by arithmetic, minus the weekday holidays of each year
+        in between, so that a span of centuries (an --as-of far away) costs little."""
         if end <= start:
             return 0
-        return len(
-            self._days(start + timedelta(days=1), end).between(
-                _midnight(start), _midnight(end), inc=True
-            )
+        weekdays = _weekdays_through(end) - _weekdays_through(start)
+        return weekdays - sum(
+            1
+            for year in range(start.year, end.year + 1)
+            for day in self._holidays_in(year)
+            if start < day <= end and day.weekday() < 5
         )
+
+    def _holidays_in(self, year: int) -> set[date]:
+        days = {day for day in self.extra_holidays if day.year == year}
+        if self.holidays is not None:
+            days.update(_public_holidays(self.holidays, year))
+        return days
+
+
+def _weekdays_through(day: date) -> int:
+    """Monday-to-Friday days from 0001-01-01 up to and including ``day``."""
+    weeks, rest = divmod(day.toordinal(), 7)  # ordinal 1, 0001-01-01, was a Monday
+    return weeks * 5 + min(rest, 5)
 
 
 def _midnight(day: date) -> datetime:

@@ -469,7 +469,7 @@ def _parse_time(text: str) -> time:
 def _parse_zone(text: str) -> str:
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError(
             f'unknown time zone "{text}"; use an IANA name like "Europe/Berlin"'
         ) from None

@@ -64,8 +64,10 @@ def _unforeseen(ctx: click.Context, error: Exception) -> str:
         import traceback
 
         click.echo("".join(traceback.format_exception(error)), err=True, nl=False)
+    from rollout.safety import clean
+
     return (
-        f"rollout failed unexpectedly ({type(error).__name__}: {error}); "
+        f"rollout failed unexpectedly ({type(error).__name__}: {clean(str(error), limit=200)}); "
         "run it again with --verbose to see where, and report it"
     )
 
