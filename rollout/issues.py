@@ -26,7 +26,7 @@ class Person:
 
     @classmethod
     def from_json(cls, data: Json | None) -> Person:
-        return _parsed("user", lambda: _person(_Fields.optional(data, "user")))
+        return _parsed("user", lambda: _person(_Fields.optional(data, "")))
 
 
 @dataclass(frozen=True)
