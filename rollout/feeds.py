@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.announce import announcement_context
 from rollout.config import Config
-from rollout.files import write_all_atomically
+from rollout.files import directory_lock, remove_stale_temporaries, write_all_atomically
 from rollout.ical import FeedEvent, build_feed
 from rollout.readiness import Verdict
 from rollout.render import Templates
@@ -28,6 +28,7 @@ from rollout.schedule import Deployment, Schedule
 DEPLOYMENTS = "deployments.ics"
 DEADLINES = "deadlines.ics"
 CHANGES = "changes.ics"
+FEED_FILES = (DEPLOYMENTS, DEADLINES, CHANGES)
 _REMINDER_LENGTH = timedelta(minutes=30)
 
 
@@ -204,18 +205,23 @@ def change_feed(
     return Feed(CHANGES, f"{config.calendar.name}: changes", tuple(events))
 
 
+def _previous(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def encode_feeds(
     feeds: Sequence[Feed], out_dir: Path, config: Config, now: datetime
-) -> dict[Path, bytes]:
-    """Each feed's bytes, stamped against the version already in ``out_dir``."""
+) -> dict[Path, tuple[bytes | None, bytes]]:
+    """Each feed's bytes, stamped against the version already in ``out_dir``: by path,
+    (that version, the new bytes)."""
     encoded = {}
     for feed in feeds:
         path = out_dir / feed.filename
-        try:
-            previous = path.read_bytes()
-        except OSError:
-            previous = None
-        encoded[path] = build_feed(
+        previous = _previous(path)
+        encoded[path] = previous, build_feed(
             name=feed.name,
             uid=_uid("calendar", feed.filename.removesuffix(".ics"), config),
             timezone=config.schedule.timezone,
@@ -257,7 +263,14 @@ def write_calendars(
     ]
     encoded = encode_feeds(feeds, out_dir, config, now)
     if changes is not None:
-        feed = change_feed(changes(), config, templates, first, last)
-        encoded.update(encode_feeds([feed], out_dir, config, now))
-    write_all_atomically(encoded)
+        feeds.append(change_feed(changes(), config, templates, first, last))
+    # One run at a time writes into out_dir, so its feeds never mix with another run's;
+    # a feed another run wrote meanwhile is stamped again against that version.
+    with directory_lock(out_dir):
+        remove_stale_temporaries(out_dir, FEED_FILES)
+        for feed in feeds:
+            path = out_dir / feed.filename
+            if path not in encoded or encoded[path][0] != _previous(path):
+                encoded.update(encode_feeds([feed], out_dir, config, now))
+        write_all_atomically({path: content for path, (_, content) in encoded.items()})
     return list(encoded)
