@@ -8,7 +8,6 @@ issue means the announcement was made.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +21,7 @@ from rollout.markers import Marker, Trust, markers_in
 from rollout.posting import PostOutcome, post_once
 from rollout.readiness import DEPLOYMENT_NAMES, Assessor
 from rollout.render import Templates
-from rollout.safety import FORMATS, Format
+from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Schedule
 from rollout.trackers import Tracker
 from rollout.workflow import Vocabulary, local_date, read_labels
@@ -91,13 +90,6 @@ def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> str | 
     return None
 
 
-def _safe_url(url: str) -> str:
-    """An http(s) URL with nothing that could end a Markdown link or an attribute."""
-    if not re.match(r"^https?://[^\s<>\"'()\\]+$", url):
-        return ""
-    return url
-
-
 def announcement_context(
     issue: Issue,
     phase: str,
@@ -122,7 +114,7 @@ def announcement_context(
             "iid": issue.iid,
             "reference": f"#{issue.iid}",
             "title": fmt.inline(issue.title),
-            "url": _safe_url(issue.web_url),
+            "url": safe_url(issue.web_url),
             "what": fmt.block(section(issue.description, settings.what_headings)),
             "why": fmt.block(section(issue.description, settings.why_headings)),
             "other": fmt.block(section(issue.description, settings.other_headings)),
@@ -164,9 +156,7 @@ def render_announcement(
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
     marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)
-    return Announcement(
-        issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker, draft_only
-    )
+    return Announcement(issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker, draft_only)
 
 
 # --------------------------------------------------------------------------- posting

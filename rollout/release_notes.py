@@ -21,7 +21,7 @@ from rollout.readiness import (
     may_ship_with,
 )
 from rollout.render import Templates
-from rollout.safety import FORMATS, Format
+from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import HISTORY, IssueQuery, Tracker
 from rollout.workflow import Vocabulary, read_labels
@@ -122,7 +122,7 @@ def notes_context(notes: ReleaseNotes, config: Config, fmt: Format) -> dict[str,
             "iid": issue.iid,
             "reference": f"#{issue.iid}",
             "title": fmt.inline(issue.title),
-            "url": issue.web_url if issue.web_url.startswith(("https://", "http://")) else "",
+            "url": safe_url(issue.web_url),
             "requester": fmt.inline(issue.author.name or issue.author.username),
             "customers": [fmt.inline(audiences.get(c) or c) for c in reading.customers],
             "criticality": reading.criticality,

@@ -60,6 +60,14 @@ def clean(text: str, *, multiline: bool = False, limit: int | None = None) -> st
     return text
 
 
+def safe_url(url: str) -> str:
+    """An http(s) URL with nothing that could end a Markdown link or an HTML attribute, or
+    "" (an issue's web_url comes from the tracker, or from a snapshot file anyone wrote)."""
+    if not re.match(r"^https?://[^\s<>\"'()\\`]+$", url):
+        return ""
+    return url
+
+
 def terminal_text(text: str, limit: int = 200) -> str:
     """One line, safe to print on a terminal (no control sequences, bounded length) and to
     paste into chat from there, like plain text (rollout.safety's "text" format)."""

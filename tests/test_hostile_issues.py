@@ -339,3 +339,14 @@ def test_an_unclosed_fence_does_not_swallow_the_rest_of_the_note(workdir: Path) 
     assert [fence.content.splitlines()[0] for fence in fences] == [
         "an unclosed fence, to swallow the rest of the note ````@all````"
     ]
+
+
+def test_a_hostile_web_url_makes_no_link_and_no_mention(run, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    data = load_story(STORY).snapshot(7)
+    data["issues"][0]["web_url"] = "https://gitlab.example.com/x) @all [click](https://evil.example"
+    (workdir / "s.json").write_text(json.dumps(data), encoding="utf-8")
+    for args in (("notes", "2027-02-01"), ("announce", "42")):
+        result = run("--tracker", "snapshot:s.json", *args, "--as-of", "2027-01-20")
+        assert result.exit_code == 0, result.stderr
+        assert_nobody_notified(result.stdout)
+        assert [link for link in links(result.stdout) if "evil" in link] == []
