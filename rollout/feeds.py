@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.announce import announcement_context
 from rollout.config import Config
+from rollout.errors import RolloutError
 from rollout.files import directory_lock, remove_stale_temporaries, write_all_atomically
 from rollout.ical import FeedEvent, build_feed
 from rollout.readiness import Verdict
@@ -237,7 +238,12 @@ def build_time() -> datetime:
     """Now, or SOURCE_DATE_EPOCH when set, for reproducible builds of the feeds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=UTC)
+        try:
+            return datetime.fromtimestamp(int(epoch[:20]), tz=UTC)
+        except (OverflowError, ValueError, OSError):
+            raise RolloutError(
+                f"SOURCE_DATE_EPOCH={epoch[:20]} is not a time before the year 10000"
+            ) from None
     return datetime.now(UTC)
 
 

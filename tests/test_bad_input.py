@@ -358,3 +358,45 @@ def test_any_config_value_answers_or_fails_with_one_line(
         except UnicodeEncodeError:  # a lone surrogate cannot even be written to the file
             return
         ends_well(result)
+
+
+# ------------------------------------------------------------------ the sweep: other ways in
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (b"{{ 1/0 }}", "Error: template announce.md.j2: ZeroDivisionError: division by zero"),
+        (b'{{ "%d" % "x" }}', "Error: template announce.md.j2: TypeError: "),
+        (
+            b"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+            "Error: template announce.md.j2: it calls itself without end",
+        ),
+        (b"\xff\xfe{{ issue }}", "Error: template announce.md.j2: cannot read it ("),
+    ],
+)
+def test_a_broken_template_override_is_one_error_line(
+    workdir: Path, template: bytes, message: str
+) -> None:
+    (workdir / "templates").mkdir()
+    (workdir / "templates" / "announce.md.j2").write_bytes(template)
+    line = one_error_line(
+        rollout(
+            workdir,
+            "announce",
+            "101",
+            "--as-of",
+            "2027-01-20",
+            config=TRACKER + '[templates]\ndir = "templates"\n',
+        )
+    )
+    assert line.startswith(message), line
+
+
+def test_a_source_date_epoch_past_the_calendar_is_one_error_line(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "99999999999999")
+    line = one_error_line(rollout(workdir, "calendar", "--out", "out", config=TRACKER))
+    assert line == "Error: SOURCE_DATE_EPOCH=99999999999999 is not a time before the year 10000"
+    assert not (workdir / "out").exists()

@@ -459,3 +459,22 @@ def test_the_token_is_not_in_any_output_or_file(
         json.loads((workdir / "s.json").read_text(encoding="utf-8"))["user"]["username"]
         == "rollout-bot"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not-a-url",
+        "http://[::1",
+        "http://gitlab.example.com:99999",
+        "ftp://gitlab.example.com",
+        "http://",
+        "https://exa mple.com",
+    ],
+)
+def test_a_gitlab_url_that_is_not_a_web_address_is_one_error_line(
+    rollout: Rollout, url: str
+) -> None:
+    line = error_line(rollout("check", "101", env={"GITLAB_URL": url}))
+    assert line.startswith("Error: GITLAB_URL (or [tracker] url) is not a web address (")
+    assert line.endswith("; write it like https://gitlab.example.com")

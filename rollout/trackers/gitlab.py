@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -496,18 +497,28 @@ def _issues_named(iids: Sequence[int], project: str) -> str:
     return f"issue{'s' if len(iids) > 1 else ''} {names} of {project}"
 
 
+_NOT_A_WEB_ADDRESS = (
+    "GITLAB_URL (or [tracker] url) is not a web address ({}); "
+    "write it like https://gitlab.example.com"
+)
+_HOST = re.compile(r"[A-Za-z0-9._\-:]+")
+
+
 def base_url(url: str) -> str:
     """GitLab's address as rollout uses and shows it: without the user:password@ or query
     (a token there is never sent or printed; the token comes only from GITLAB_TOKEN,
     CI_JOB_TOKEN or a python-gitlab config section)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # "http://[::1", "http://host:99999"
+        raise TrackerError(_NOT_A_WEB_ADDRESS.format("it does not parse")) from None
     host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or not _HOST.fullmatch(host):
+        shown = urlunsplit((parts.scheme, host, parts.path, "", "")) or "empty"
+        raise TrackerError(_NOT_A_WEB_ADDRESS.format(shown))
     if ":" in host:  # IPv6
         host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
     netloc = f"{host}:{port}" if port is not None else host
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
@@ -522,11 +533,6 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
         if not url:
             raise TrackerError("no GitLab URL: set GITLAB_URL or [tracker] url")
         address = base_url(url)
-        if urlsplit(address).scheme not in ("http", "https") or not urlsplit(address).hostname:
-            raise TrackerError(
-                f"GITLAB_URL (or [tracker] url) is not a web address: {address or 'empty'}; "
-                "write it like https://gitlab.example.com"
-            )
         credentials = {"private_token": token} if token else {"job_token": job_token}
         keep_secret(token or job_token)
         return gitlab.Gitlab(address, **credentials, **options)
