@@ -222,14 +222,17 @@ def encode_feeds(
     for feed in feeds:
         path = out_dir / feed.filename
         previous = _previous(path)
-        encoded[path] = previous, build_feed(
-            name=feed.name,
-            uid=_uid("calendar", feed.filename.removesuffix(".ics"), config),
-            timezone=config.schedule.timezone,
-            refresh=config.calendar.refresh.as_timedelta(),
-            events=feed.events,
-            previous=previous,
-            now=now,
+        encoded[path] = (
+            previous,
+            build_feed(
+                name=feed.name,
+                uid=_uid("calendar", feed.filename.removesuffix(".ics"), config),
+                timezone=config.schedule.timezone,
+                refresh=config.calendar.refresh.as_timedelta(),
+                events=feed.events,
+                previous=previous,
+                now=now,
+            ),
         )
     return encoded
 

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from rollout.errors import TrackerError
@@ -139,6 +139,10 @@ def note_from_json(data: Json) -> Note:
 # --------------------------------------------------------------------------- checking
 
 
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 class _Invalid(ValueError):
     """A field of tracker JSON that is missing, mistyped or impossible."""
 
@@ -231,6 +235,13 @@ class _Fields:
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             raise self._bad(key, "a timestamp with a zone, like 2027-01-05T09:00:00.000Z")
+        # Shown in any time zone, it must still be a date: not within a day of the ends.
+        try:
+            in_utc = parsed.astimezone(UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not _EARLIEST <= in_utc <= _LATEST:
+            raise self._bad(key, "a timestamp from 0001-01-02 to 9999-12-30")
         return parsed
 
     def optional_timestamp(self, key: str) -> datetime | None:

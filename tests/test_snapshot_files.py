@@ -246,3 +246,17 @@ def test_any_field_with_any_value_answers_or_fails_with_one_line(
         assert result.exit_code == 0 or command[0] == "check"
         return
     error_line(result)  # the file, or what its data leads to (a date nobody can announce)
+
+
+def test_a_timestamp_at_the_end_of_the_calendar_is_named(workdir: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        issue(data, 101)["label_events"][0]["created_at"] = "0001-01-01T00:00:00+00:00"
+
+    (workdir / "rollout.toml").write_text(
+        '[schedule]\ntimezone = "America/New_York"\n', encoding="utf-8"
+    )
+    line = error_line(run(workdir, changed(edit), "check", "101", "--as-of", "2027-01-20"))
+    assert line == (
+        "Error: s.json: issue #101: label_events[0].created_at: expected a timestamp from 0001-01-02 to "
+        '9999-12-30, not "0001-01-01T00:00:00+00:00"; write it again with rollout snapshot'
+    )

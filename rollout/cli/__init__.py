@@ -44,10 +44,12 @@ class RolloutGroup(click.Group):
         except (OverflowError, ValueError) as error:
             if not _OUT_OF_RANGE.search(str(error)):
                 raise Failure(_unforeseen(ctx, error)) from None
-            given = ", ".join(ctx.meta.get(DATES_GIVEN, [])) or "the dates given"
+            given = ", ".join(
+                [*ctx.meta.get(DATES_GIVEN, []), "the config's and the tracker's dates"]
+            )
             raise Failure(
-                f"a date falls outside the years 1 to 9999 when computed from {given} and the "
-                "config's dates and durations; use dates further from the ends of the calendar"
+                f"a date falls outside the years 1 to 9999 when computed from {given}; "
+                "use dates further from the ends of the calendar"
             ) from None
         except RecursionError:
             raise Failure("the input is nested too deeply to read") from None
