@@ -49,12 +49,14 @@ LIVE_MENTION = re.compile(
 LONG_TITLE = "A" * 4_000 + " " + "b" * 6_000
 
 
-def write_snapshot(workdir: Path, title: str) -> Path:
+def write_snapshot(
+    workdir: Path, title: str, description: str = DESCRIPTION, author: str = "Alice @all <!here>"
+) -> Path:
     data = load_story(STORY).snapshot(7)
     [issue] = data["issues"]
     issue["title"] = title
-    issue["description"] = DESCRIPTION
-    issue["author"]["name"] = "Alice @all <!here>"
+    issue["description"] = description
+    issue["author"]["name"] = author
     path = workdir / "snapshot.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     (workdir / "rollout.toml").write_text(
@@ -244,17 +246,7 @@ def assert_nobody_notified(text: str) -> None:
 
 @pytest.fixture
 def evasive(workdir: Path) -> Path:
-    data = load_story(STORY).snapshot(7)
-    [issue] = data["issues"]
-    issue["title"] = EVASIVE_TITLE
-    issue["description"] = EVASIVE_DESCRIPTION
-    issue["author"]["name"] = "Mallory é@all `@here"
-    path = workdir / "snapshot.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    (workdir / "rollout.toml").write_text(
-        '[tracker]\nkind = "snapshot"\nsnapshot = "snapshot.json"\n', encoding="utf-8"
-    )
-    return path
+    return write_snapshot(workdir, EVASIVE_TITLE, EVASIVE_DESCRIPTION, "Mallory é@all `@here")
 
 
 @pytest.mark.parametrize("fmt", ["md", "slack", "text"])
