@@ -33,6 +33,8 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 # A "]" that would close a link's text before "(destination)" or a "[label]: definition",
 # unless a backslash already escapes it.
 _LINK_CLOSER = re.compile(r"(?<!\\)((?:\\\\)*)\](?=[(:])")
+# "&" opening an HTML entity ("&#64;" is "@" once Markdown or HTML reads it).
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # "<" opening a Slack control sequence (<!channel>, <!here>, <@U123>, <#C123>,
 # <!subteam^ID>), a Slack link (<https://...|text>) or an HTML tag.
 _ANGLE_OPENER = re.compile(r"<(?=[A-Za-z/!?@#])")
@@ -185,7 +187,8 @@ def _markdown_inline(text: str) -> str:
 
 def _markdown_block(text: str) -> str:
     text = clean(text, multiline=True, limit=20_000)
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    # "&#64;all" is "@all" to GitLab: no entity either.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _QUICK_ACTION.sub(r"\1\\/", text)
     return _close_fences(_code_mentions(_disarm_links(text)))
 
@@ -201,9 +204,11 @@ def _slack(text: str, *, multiline: bool) -> str:
 
 def _plain(text: str, *, multiline: bool, limit: int = TITLE_LIMIT) -> str:
     """Plain text, which gets pasted into chat: no live mention, no Slack control sequence
-    or link (a "<" that would open one becomes a look-alike), no code block left open."""
+    or link (a "<" that would open one becomes a look-alike, as does an entity's "&"), no
+    code block left open."""
     text = clean(text, multiline=multiline, limit=None if multiline else limit)
-    text = _code_mentions(_ANGLE_OPENER.sub("\u2039", text))
+    text = _ENTITY.sub("\uff06", _ANGLE_OPENER.sub("\u2039", text))
+    text = _code_mentions(text)
     return _close_fences(text) if multiline else text
 
 

@@ -181,6 +181,7 @@ EVASIONS = [
     "```@all``` ``` @here",
     "<!channel> <!here> <@U123ABC> <!subteam^S042|@support> <#C123|general>",
     "<https://evil.example|https://good.example>",
+    "&#64;all &commat;here &#x40;channel &amp;#64;everyone",
 ]
 EVASIVE_TITLE = " ".join(EVASIONS)
 EVASIVE_DESCRIPTION = (
