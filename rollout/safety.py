@@ -27,6 +27,7 @@ _INVISIBLE = re.compile(
 # \w, ASCII letters, digits and "_" only, so "é@all", "(@all", "`@all" and "@@all" all
 # notify -- then a user or group path (Gitlab::PathRegex). This one matches a little more.
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9_.\-/]*[A-Za-z0-9_\-]")
+_LONG_BACKTICKS = re.compile(r"`{17,}")
 # A line that opens or closes a fenced code block (CommonMark: up to 3 spaces, then 3 or
 # more backticks or tildes; a backtick fence's info string has no backtick).
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
@@ -51,6 +52,8 @@ def clean(text: str, *, multiline: bool = False, limit: int | None = None) -> st
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)
+    # A mention's code span is fenced with one backtick more than the longest run: bounded.
+    text = _LONG_BACKTICKS.sub("`" * 16, text)
     # Issue text must never carry a marker of rollout's own (it would fake an announcement).
     text = text.replace("<!-- rollout:", "<!-- rollout :")
     if multiline:

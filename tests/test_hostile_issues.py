@@ -182,6 +182,7 @@ EVASIONS = [
     "<!channel> <!here> <@U123ABC> <!subteam^S042|@support> <#C123|general>",
     "<https://evil.example|https://good.example>",
     "&#64;all &commat;here &#x40;channel &amp;#64;everyone",
+    "`" * 40 + " @all " + "`" * 39,
 ]
 EVASIVE_TITLE = " ".join(EVASIONS)
 EVASIVE_DESCRIPTION = (
@@ -290,10 +291,11 @@ def test_terminal_views_follow_gitlabs_mention_rule(run, evasive: Path, command:
 
 
 @pytest.mark.parametrize("fmt", ["md", "slack", "text", "html", "ics"])
-@pytest.mark.parametrize("evasion", EVASIONS)
+@pytest.mark.parametrize("evasion", EVASIONS, ids=lambda evasion: evasion[:50])
 def test_every_format_neutralises_every_evasion(fmt: str, evasion: str) -> None:
     safe = FORMATS[fmt]
     for text in (safe.inline(evasion), safe.block(f"{evasion}\n{evasion}"), safe.inline(f"a {evasion} b")):
+        assert len(text) < 10 * len(evasion) + 100
         if fmt == "html":
             page = Outline()
             page.feed(str(text))
@@ -330,7 +332,8 @@ def test_an_unclosed_fence_does_not_swallow_the_rest_of_the_note(workdir: Path) 
     assert last.content.strip() == "<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
     fences = [token for token in COMMONMARK.parse(body) if token.type == "fence"]
     assert [fence.content.splitlines()[0] for fence in fences] == [
-        "an unclosed fence, to swallow the rest of the note ````@all````"
+        # the fence: longer than the longest backtick run (40 in EVASIONS, cut to 16)
+        "an unclosed fence, to swallow the rest of the note " + "`" * 17 + "@all" + "`" * 17
     ]
 
 
