@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -106,6 +107,25 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         text = text.replace(secret, REDACTED)
     text = _USERINFO.sub(f"{REDACTED}@", text)
     return _SECRET_PARAMETER.sub(lambda match: match.group(1) + REDACTED, text)
+
+
+_SECRET_KEY = re.compile(r"token|secret|passw|credential", re.IGNORECASE)
+
+
+def without_secrets(data: Any) -> Any:
+    """JSON without credentials, to keep in a file: no key named like one (a project's
+    ``runners_token``), and no credentials in the URLs of the strings left (redact)."""
+    if isinstance(data, dict):
+        return {
+            key: without_secrets(value)
+            for key, value in data.items()
+            if not _SECRET_KEY.search(str(key))
+        }
+    if isinstance(data, list):
+        return [without_secrets(item) for item in data]
+    if isinstance(data, str) and "://" in data:
+        return redact(data)
+    return data
 
 
 def _code_mentions(text: str) -> str:

@@ -478,3 +478,20 @@ def test_a_gitlab_url_that_is_not_a_web_address_is_one_error_line(
     line = error_line(rollout("check", "101", env={"GITLAB_URL": url}))
     assert line.startswith("Error: GITLAB_URL (or [tracker] url) is not a web address (")
     assert line.endswith("; write it like https://gitlab.example.com")
+
+
+def test_a_snapshot_keeps_no_credential_gitlab_showed(
+    rollout: Rollout, server: GitLabServer, workdir: Path
+) -> None:
+    project = server.state.project_json(PROJECT)
+    project["runners_token"] = "GR1348941-SECRET-runner"
+    project["import_url"] = "https://importer:SECRET-import@github.com/group/repo.git"
+    project["ci_job_token_scope_enabled"] = False
+    server.inject("status", code=200, body=project, match=r"/projects/[^/]+$")
+    result = rollout("snapshot", "--out", str(workdir / "s.json"), "--state", "all")
+    assert result.exit_code == 0, result.stderr
+    saved = json.loads((workdir / "s.json").read_text(encoding="utf-8"))["project"]
+    assert "SECRET" not in json.dumps(saved)
+    assert "runners_token" not in saved and "ci_job_token_scope_enabled" not in saved
+    assert saved["import_url"] == "https://***@github.com/group/repo.git"
+    assert saved["path_with_namespace"] == PROJECT

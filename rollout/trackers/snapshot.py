@@ -16,6 +16,7 @@ from typing import Any
 from rollout.errors import TrackerError
 from rollout.files import write_atomically
 from rollout.issues import Issue, Milestone, Person, issue_from_json
+from rollout.safety import without_secrets
 from rollout.trackers import HISTORY, RECENTLY_CLOSED, IssueQuery, Json, Progress, Tracker
 
 USER_FIELDS = ("id", "username", "name")
@@ -153,7 +154,8 @@ def take_snapshot(
         issues = tracker.list_json(IssueQuery(state, milestone=milestone))
     user = tracker.user()
     return {
-        "project": tracker.project(),
+        # GitLab shows a maintainer the project's runner registration token: not kept.
+        "project": without_secrets(tracker.project()),
         # whose markers count (PRODUCT.md §3); who it is, not the account's other details
         "user": {key: user[key] for key in USER_FIELDS if key in user} if user else None,
         "issues": sorted(issues, key=lambda issue: int(issue["iid"])),
