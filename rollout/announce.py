@@ -46,6 +46,13 @@ class Announcement:
     deploy_date: date
     text: str
     marker: Marker
+    # Why it may only be shown as a draft, not posted yet: a post-announcement before the
+    # change's date (PRODUCT.md §3 "Posting"). None when it may be posted.
+    draft_only: str | None = None
+
+    def check_postable(self) -> None:
+        if self.draft_only is not None:
+            raise AnnouncementError(self.draft_only)
 
 
 def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor) -> date:
@@ -73,15 +80,16 @@ def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor)
     return planned.day
 
 
-def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> None:
+def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> str | None:
+    """Raise for a reminder after the date; for a post-announcement before it, the reason it
+    is a draft only."""
     if phase == "post" and as_of < deploy_date:
-        raise AnnouncementError(
-            f"#{iid} ships on {deploy_date}; the post-announcement can go out from that day on"
-        )
+        return f"#{iid} ships on {deploy_date}; the post-announcement can go out from that day on"
     if phase == "reminder" and as_of > deploy_date:
         raise AnnouncementError(
             f"#{iid} shipped on {deploy_date}; send the post-announcement (--phase post) instead"
         )
+    return None
 
 
 def announcement_context(
@@ -146,7 +154,7 @@ def render_announcement(
     """The announcement of ``phase`` for the issue; ``trust`` says whose markers count."""
     assessor = Assessor(config, trust=trust)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
-    check_timing(phase, deploy_date, as_of, issue.iid)
+    draft_only = check_timing(phase, deploy_date, as_of, issue.iid)
     moved_from = earlier_date(issue, deploy_date, trust) if phase == "pre" else None
     return compose_announcement(
         issue,
@@ -158,6 +166,7 @@ def render_announcement(
         moved_from=moved_from,
         templates=templates,
         schedule=assessor.schedule,
+        draft_only=draft_only,
     )
 
 
@@ -183,8 +192,10 @@ def compose_announcement(
     moved_from: date | None = None,
     templates: Templates | None = None,
     schedule: Schedule | None = None,
+    draft_only: str | None = None,
 ) -> Announcement:
-    """The announcement of ``phase`` naming ``deploy_date``, as posted on ``as_of``."""
+    """The announcement of ``phase`` naming ``deploy_date``, as posted on ``as_of``;
+    ``draft_only`` says why it may not be posted yet."""
     context = announcement_context(
         issue, phase, deploy_date, as_of, config, FORMATS[fmt], schedule, moved_from
     )
@@ -193,7 +204,7 @@ def compose_announcement(
     templates = templates or Templates(config.templates_dir)
     text = templates.render(TEMPLATE_FOR_FORMAT[fmt], context)
     marker = Marker(phase, deploy_date, as_of if phase == "reminder" else None)
-    return Announcement(issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker)
+    return Announcement(issue.iid, phase, deploy_date, text.rstrip("\n") + "\n", marker, draft_only)
 
 
 # --------------------------------------------------------------------------- posting
@@ -214,6 +225,7 @@ def post_announcement(
     tracker: Tracker, announcement: Announcement, trust: Trust, attempts: int = 3
 ) -> PostOutcome:
     """Post the announcement unless its marker is already on the issue in a trusted note."""
+    announcement.check_postable()
     return post_once(
         tracker,
         announcement.iid,

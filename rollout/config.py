@@ -23,6 +23,7 @@ from dateutil.relativedelta import relativedelta
 from rollout.dates import parse_date
 from rollout.durations import Duration, parse_duration
 from rollout.errors import ConfigError
+from rollout.safety import clean
 
 CONFIG_NAME = "rollout.toml"
 BUILT_IN = "<built-in defaults>"
@@ -32,6 +33,10 @@ TRACKER_KINDS = ("gitlab", "snapshot")
 # Where announcements are delivered (PRODUCT.md §8); each is a module of rollout.delivery.
 # gitlab is always one of them: the issue note is the record §6 reads.
 DELIVERY_TARGETS = ("gitlab", "slack")
+# Bounds of [tracker] concurrency, retries and timeout (seconds).
+MAX_CONCURRENCY = 64
+MAX_RETRIES = 20
+MAX_TIMEOUT = 3_600.0
 
 T = TypeVar("T")
 
@@ -441,6 +446,8 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(source, "(syntax)", f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(source, "(syntax)", "nested too deeply to read") from None
     root = _Table(data, source, "")
     defaults = Config()
     schedule = _read_schedule(root.table("schedule"))
@@ -453,7 +460,7 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
         notice=notice,
         freezes=freezes,
         **labels,
-        tracker=_read_tracker(root.table("tracker"), base_dir or Path.cwd()),
+        tracker=_read_tracker(root.table("tracker", secret=True), base_dir or Path.cwd()),
         calendar=_read_calendar(root.table("calendar")),
         targets=_read_targets(root.table("targets")),
         announce=_read_announce(
@@ -478,10 +485,14 @@ def parse_config(text: str, *, source: str = CONFIG_NAME, base_dir: Path | None 
 class _Table:
     """One TOML table being read: typed getters that remember which keys were used."""
 
-    def __init__(self, data: Mapping[str, Any] | None, source: str, path: str) -> None:
+    def __init__(
+        self, data: Mapping[str, Any] | None, source: str, path: str, *, secret: bool = False
+    ) -> None:
         self.data = dict(data or {})
         self.source = source
         self.path = path
+        # A table whose values are never echoed in an error: it may hold a token by mistake.
+        self.secret = secret
         self.known: set[str] = set()
 
     def key(self, name: str) -> str:
@@ -501,13 +512,35 @@ class _Table:
         value = self.data[name]
         # bool is an int in Python, and TOML never means one as the other.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(name, f"must be {what}, not {_toml_type(value)} {value!r}")
+            raise self.error(name, f"must be {what}, not {self.shown(value)}")
         return value
 
-    def number(self, name: str, default: float) -> float:
+    def shown(self, value: object) -> str:
+        """A value for an error message: its type, and the value itself if short and not
+        in a secret table."""
+        kind = _toml_type(value)
+        if self.secret or not isinstance(value, str | int | float | date | time):
+            return kind
+        text = repr(clean(value, limit=40) if isinstance(value, str) else value)
+        return f"{kind} {text}"
+
+    def integer(self, name: str, default: int, least: int, most: int) -> int:
+        value = self.get(name, int, default, f"an integer from {least} to {most}")
+        if not least <= value <= most:
+            hint = "" if self.secret else f", not {value}"
+            raise self.error(name, f"must be from {least} to {most}{hint}")
+        return value
+
+    def number(self, name: str, default: float, most: float) -> float:
         value = self.get(name, object, default, "a number")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.error(name, f"must be a positive number, not {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value <= most  # also false for nan
+        ):
+            raise self.error(
+                name, f"must be a number above 0 and at most {most:g}, not {self.shown(value)}"
+            )
         return float(value)
 
     def text(self, name: str, default: str) -> str:
@@ -521,11 +554,14 @@ class _Table:
         try:
             return parse(raw)
         except ValueError as error:
-            raise self.error(name, str(error)) from None
+            message = str(error)
+            if raw:  # the parser quotes the value: shortened, or hidden in a secret table
+                message = message.replace(f'"{raw}"', "its value" if self.secret else _quoted(raw))
+            raise self.error(name, message) from None
 
-    def table(self, name: str) -> _Table:
+    def table(self, name: str, *, secret: bool = False) -> _Table:
         value = self.get(name, dict, {}, "a table")
-        return _Table(value, self.source, self.key(name))
+        return _Table(value, self.source, self.key(name), secret=secret or self.secret)
 
     def tables(self, name: str) -> Iterator[_Table]:
         values = self.get(name, list, [], "an array of tables ([[...]])")
@@ -553,6 +589,11 @@ def _toml_type(value: object) -> str:
         if type(value) is kind:
             return name
     return type(value).__name__
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    shown = clean(text, limit=limit)
+    return f'"{shown}"'
 
 
 def _parse_month(text: str) -> date:
@@ -586,7 +627,7 @@ def _parse_time(text: str) -> time:
 def _parse_zone(text: str) -> str:
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError(
             f'unknown time zone "{text}"; use an IANA name like "Europe/Berlin"'
         ) from None
@@ -603,14 +644,24 @@ def _parse_choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 
 def _parse_milestone(text: str) -> str:
-    probe = date(2027, 2, 1)
+    """A milestone title format that gives each deployment a title of its own."""
+    example = 'e.g. "CustSuppOps Deployment {date:%Y-%m-%d}"'
+    # Neighbouring months, and the same month a year later: titles must tell them apart.
+    probes = (date(2027, 1, 1), date(2027, 2, 1), date(2028, 1, 1))
     try:
-        text.format(date=probe, deploy_date=probe)
-    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        titles = [text.format(date=probe, deploy_date=probe) for probe in probes]
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
         raise ValueError(
             f'cannot format "{text}" ({error!s}); it may use {{date}} and {{deploy_date}}, '
-            'e.g. "CustSuppOps Deployment {date:%Y-%m-%d}"'
+            f"{example}"
         ) from None
+    if len(set(titles)) < len(titles):
+        raise ValueError(
+            f'"{text}" gives deployments the same title ("{titles[0]}" for January and '
+            f"February or for two years); put the date in it with {{date}}, {example}"
+        )
+    if any(not title.strip() or len(title) > 255 for title in titles):
+        raise ValueError(f'"{text}" must give titles of 1 to 255 characters (GitLab\'s limit)')
     return text
 
 
@@ -619,9 +670,7 @@ def _parse_milestone(text: str) -> str:
 
 def _read_schedule(table: _Table) -> SchedulePolicy:
     defaults = SchedulePolicy()
-    day = table.get("day", int, defaults.day, "an integer from 1 to 31")
-    if not 1 <= day <= 31:
-        raise table.error("day", f"must be from 1 to 31, not {day}")
+    day = table.integer("day", defaults.day, 1, 31)
     policy = SchedulePolicy(
         timezone=table.parsed("timezone", defaults.timezone, _parse_zone),
         day=day,
@@ -699,8 +748,13 @@ def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
             raise table.error("date", "is required unless skip = true")
         if moved is not None:
             # the neighbouring periods' rule dates (day 31 is the last day of a shorter month)
-            earliest = month + relativedelta(months=-1, day=day)
-            latest = month + relativedelta(months=1, day=day)
+            try:
+                earliest = month + relativedelta(months=-1, day=day)
+                latest = month + relativedelta(months=1, day=day)
+            except (ValueError, OverflowError):
+                raise table.error(
+                    "month", f"{month:%Y-%m} is too close to the end of the calendar to plan"
+                ) from None
             if not earliest < moved < latest:
                 raise table.error(
                     "date",
@@ -755,7 +809,11 @@ def _read_criticalities(table: _Table) -> tuple[str, ...]:
     values = table.get("criticality", list, list(CRITICALITIES), 'an array like ["C1", "C2"]')
     for value in values:
         if value not in CRITICALITIES:
-            raise table.error("criticality", f'"{value}" is not one of {", ".join(CRITICALITIES)}')
+            raise table.error(
+                "criticality",
+                f"{_quoted(value) if isinstance(value, str) else table.shown(value)} "
+                f"is not one of {', '.join(CRITICALITIES)}",
+            )
     return tuple(sorted(set(values)))
 
 
@@ -797,22 +855,17 @@ def _read_aliases(table: _Table, name: str, default: tuple[str, ...]) -> tuple[s
 def _read_tracker(table: _Table, base_dir: Path) -> TrackerConfig:
     defaults = TrackerConfig()
     snapshot = table.text("snapshot", "")
-    positive = "a positive integer"
     tracker = TrackerConfig(
         kind=table.parsed("kind", None, _parse_choice(TRACKER_KINDS)),
         project=table.text("project", "") or None,
         url=table.text("url", "") or None,
         gitlab_id=table.text("gitlab_id", "") or None,
         snapshot=(base_dir / snapshot) if snapshot else None,
-        concurrency=table.get("concurrency", int, defaults.concurrency, positive),
-        retries=table.get("retries", int, defaults.retries, "a non-negative integer"),
-        timeout=table.number("timeout", defaults.timeout),
+        concurrency=table.integer("concurrency", defaults.concurrency, 1, MAX_CONCURRENCY),
+        retries=table.integer("retries", defaults.retries, 0, MAX_RETRIES),
+        timeout=table.number("timeout", defaults.timeout, MAX_TIMEOUT),
     )
     table.finish()
-    if tracker.concurrency < 1:
-        raise table.error("concurrency", f"must be {positive}, not {tracker.concurrency}")
-    if tracker.retries < 0:
-        raise table.error("retries", f"must not be negative, not {tracker.retries}")
     if tracker.kind == "snapshot" and tracker.snapshot is None:
         raise table.error("snapshot", 'is required when kind = "snapshot" (the file to read)')
     if tracker.kind is None and (tracker.project or tracker.gitlab_id):

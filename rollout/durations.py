@@ -12,6 +12,15 @@ Unit = Literal["days", "business days", "weeks", "hours", "minutes"]
 _DURATION = re.compile(
     r"^\s*(\d+)\s+(business\s+days?|days?|weeks?|hours?|minutes?)\s*$", re.IGNORECASE
 )
+# No duration rollout plans with is longer than a century: anything longer is a typo, and
+# dates that far from a deployment leave the calendar (years 1 to 9999).
+LONGEST: dict[str, int] = {
+    "minutes": 100 * 525_960,
+    "hours": 100 * 8_766,
+    "days": 36_525,
+    "weeks": 5_218,
+    "business days": 26_100,
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,6 @@ def parse_duration(text: str) -> Duration:
             f'cannot read duration "{text}"; '
             'write "N days", "N business days", "N weeks", "N hours" or "N minutes"'
         )
-    amount = int(match.group(1))
     word = " ".join(match.group(2).lower().split())
     unit: Unit
     if word.startswith("business"):
@@ -68,4 +76,9 @@ def parse_duration(text: str) -> Duration:
         unit = "minutes"
     else:
         unit = "hours"
-    return Duration(amount, unit)
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > 9 or int(digits) > LONGEST[unit]:
+        raise ValueError(
+            f'"{text}" is longer than a century; write at most {LONGEST[unit]:,} {unit}'
+        )
+    return Duration(int(digits), unit)

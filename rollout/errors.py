@@ -24,10 +24,14 @@ class ConfigError(RolloutError):
 class TrackerError(RolloutError):
     """The issue tracker (GitLab or a snapshot file) could not answer."""
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(
+        self, message: str, *, transient: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         # True when trying again later may work (rate limit, 5xx, network trouble).
         self.transient = transient
+        # Seconds the tracker asked to wait before the next attempt (Retry-After), if it said.
+        self.retry_after = retry_after
 
 
 class IssuesNotFound(TrackerError):
@@ -60,3 +64,7 @@ class DeliveryError(RolloutError):
         super().__init__(message)
         # True when trying again may work (rate limit, 5xx, network trouble).
         self.transient = transient
+
+
+class DateRangeError(RolloutError):
+    """A date given or computed falls outside the years 1 to 9999 that dates can hold."""

@@ -18,7 +18,8 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.announce import announcement_context
 from rollout.config import Config
-from rollout.files import write_all_atomically
+from rollout.errors import RolloutError
+from rollout.files import directory_lock, remove_stale_temporaries, write_all_atomically
 from rollout.ical import FeedEvent, build_feed
 from rollout.readiness import Verdict
 from rollout.render import Templates
@@ -28,6 +29,7 @@ from rollout.schedule import Deployment, Schedule
 DEPLOYMENTS = "deployments.ics"
 DEADLINES = "deadlines.ics"
 CHANGES = "changes.ics"
+FEED_FILES = (DEPLOYMENTS, DEADLINES, CHANGES)
 _REMINDER_LENGTH = timedelta(minutes=30)
 
 
@@ -251,7 +253,12 @@ def build_time() -> datetime:
     """Now, or SOURCE_DATE_EPOCH when set, for reproducible builds of the feeds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=UTC)
+        try:
+            return datetime.fromtimestamp(int(epoch[:20]), tz=UTC)
+        except (OverflowError, ValueError, OSError):
+            raise RolloutError(
+                f"SOURCE_DATE_EPOCH={epoch[:20]} is not a time before the year 10000"
+            ) from None
     return datetime.now(UTC)
 
 
@@ -292,8 +299,12 @@ def write_calendars(
     changes: Callable[[], Sequence[Verdict]] | None = None,
 ) -> list[Path]:
     """Write the feeds of calendar_files into ``out_dir``, whose files are their memory;
-    an error from ``changes`` means nothing is written."""
-    files = calendar_files(config, start, months, previous_in(out_dir), now, changes)
-    encoded = {out_dir / name: content for name, content in files.items()}
-    write_all_atomically(encoded)
+    an error from ``changes`` means nothing is written. One run at a time writes into
+    ``out_dir`` (directory_lock), so its feeds never mix with another run's, and each is
+    stamped against the version the run before it left."""
+    with directory_lock(out_dir):
+        remove_stale_temporaries(out_dir, FEED_FILES)
+        files = calendar_files(config, start, months, previous_in(out_dir), now, changes)
+        encoded = {out_dir / name: content for name, content in files.items()}
+        write_all_atomically(encoded)
     return list(encoded)

@@ -1,19 +1,32 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, and a directory of them that
+two runs never mix."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import re
 import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rollout.errors import OutputError
+
+# How long a run waits for another one writing into the same directory to finish.
+LOCK_WAIT = 60.0
+# The random part mkstemp puts after a temporary file's prefix (tempfile's own alphabet).
+_TEMPORARY_SUFFIX = "[a-z0-9_]{8}"
 
 
 def write_atomically(path: Path, content: bytes) -> None:
     """Write ``content`` to a temporary file beside ``path``, then rename it over ``path``.
 
     A subscriber fetching the file meanwhile gets the old version or the new one, never a
-    mix; a failure leaves the old file as it was.
+    mix; a failure leaves the old file as it was. The temporary file is ``.<name>.<random>``
+    (see remove_stale_temporaries for what a killed run leaves).
     """
     # mkstemp makes the file private (0600); keep the old file's mode, else a published
     # feed should be readable like any other file.
@@ -65,7 +78,65 @@ def _written_beside(path: Path, content: bytes, mode: int) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)
-    except OSError as error:
+    except BaseException as error:  # an interrupt too: leave no temporary file behind
         temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+        if isinstance(error, OSError):
+            raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
     return temporary
+
+
+@contextmanager
+def directory_lock(directory: Path, wait: float | None = None) -> Iterator[None]:
+    """Hold rollout's lock on ``directory`` (created if missing): an flock on the directory
+    itself, so no lock file is left in it. Another run holding it is waited for, ``wait``
+    seconds at most (LOCK_WAIT); then OutputError. The lock goes with the process, however
+    it ends."""
+    limit = LOCK_WAIT if wait is None else wait
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError as error:
+        raise OutputError(f"cannot write to {directory}: {error.strerror or error}") from None
+    try:
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise OutputError(
+                        f"cannot lock {directory}: {error.strerror or error}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    raise OutputError(
+                        f"another rollout run is writing to {directory} and did not finish "
+                        f"within {limit:g} s; try again when it has"
+                    ) from None
+                time.sleep(min(0.05, limit))
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def remove_stale_temporaries(directory: Path, names: Iterable[str]) -> list[Path]:
+    """Remove the temporary files a killed run of write_atomically left beside ``names``
+    in ``directory``; only those (``.<name>.<8 random characters>``, regular files), and
+    only while holding directory_lock, when no run writing them can still be alive."""
+    pattern = re.compile(
+        "|".join(rf"\.{re.escape(name)}\.{_TEMPORARY_SUFFIX}" for name in names) or "(?!)"
+    )
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed

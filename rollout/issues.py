@@ -7,10 +7,12 @@ same answers whichever tracker it came through.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 from rollout.errors import TrackerError
 
@@ -24,9 +26,7 @@ class Person:
 
     @classmethod
     def from_json(cls, data: Json | None) -> Person:
-        if not data:
-            return cls("ghost", "Deleted user")
-        return cls(str(data.get("username") or "ghost"), str(data.get("name") or ""))
+        return _parsed("user", lambda: _person(_Fields.optional(data, "")))
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,10 @@ class Milestone:
 
     @classmethod
     def from_json(cls, data: Json) -> Milestone:
-        return cls(
-            id=int(data["id"]),
-            iid=_optional_int(data.get("iid")),
-            title=str(data["title"]),
-            state=str(data.get("state") or "active"),
-            start_date=_date(data.get("start_date")),
-            due_date=_date(data.get("due_date")),
-            web_url=data.get("web_url"),
+        label = (
+            f"milestone {_shown(data.get('title'))}" if isinstance(data, Mapping) else "milestone"
         )
+        return _parsed(label, lambda: _milestone(_Fields(data, "")))
 
 
 @dataclass(frozen=True)
@@ -110,97 +105,266 @@ class Issue:
 
 def issue_from_json(data: Json) -> Issue:
     """An Issue from GitLab's issue JSON and, when fetched, its history: the lists under
-    ``label_events``, ``links`` and ``notes`` (the shape of a snapshot file's issues)."""
-    try:
-        iid = int(data["iid"])
-        references = data.get("references") or {}
-        return Issue(
-            id=int(data["id"]),
-            iid=iid,
-            project_id=int(data["project_id"]),
-            title=str(data.get("title") or ""),
-            description=str(data.get("description") or ""),
-            state=str(data["state"]),
-            labels=tuple(_label_name(label) for label in data.get("labels") or ()),
-            author=Person.from_json(data.get("author")),
-            assignees=tuple(Person.from_json(a) for a in data.get("assignees") or ()),
-            milestone=Milestone.from_json(data["milestone"]) if data.get("milestone") else None,
-            due_date=_date(data.get("due_date")),
-            created_at=_timestamp(data["created_at"]),
-            updated_at=_timestamp(data.get("updated_at") or data["created_at"]),
-            closed_at=_timestamp(data["closed_at"]) if data.get("closed_at") else None,
-            web_url=str(data.get("web_url") or ""),
-            reference=str(references.get("short") or f"#{iid}"),
-            label_events=tuple(_label_event(event) for event in data.get("label_events") or ()),
-            links=tuple(_link(link) for link in data.get("links") or ()),
-            notes=tuple(note_from_json(note) for note in data.get("notes") or ()),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        which = data.get("iid", "?") if isinstance(data, Mapping) else "?"
-        raise TrackerError(
-            f"issue #{which}: unexpected data from the tracker ({error!r})"
-        ) from None
+    ``label_events``, ``links`` and ``notes`` (the shape of a snapshot file's issues).
+
+    Every field is checked; anything missing, mistyped or impossible is a TrackerError that
+    names the issue, the field and the problem.
+    """
+    return _parsed(_issue_label(data), lambda: _issue(_Fields(data, "")))
+
+
+def issue_iid(data: Json) -> int:
+    """The iid of GitLab's issue JSON, checked."""
+    return _parsed(_issue_label(data), lambda: _Fields(data, "").integer("iid"))
 
 
 def with_history(issue: Issue, history: Mapping[str, Sequence[Json]]) -> Issue:
     """``issue`` with the label events, links or notes in ``history`` (GitLab's JSON)."""
-    parsers = {"label_events": _label_event, "links": _link, "notes": note_from_json}
-    fields = {name: tuple(parsers[name](item) for item in items) for name, items in history.items()}
-    return replace(issue, **fields)  # type: ignore[arg-type]
+    parsers = {"label_events": _label_event, "links": _link, "notes": _note}
 
+    def parse() -> Issue:
+        fields = _Fields({**history}, "")
+        parts = {
+            name: tuple(parsers[name](item) for item in fields.items(name)) for name in history
+        }
+        return replace(issue, **parts)  # type: ignore[arg-type]
 
-def _label_name(label: Any) -> str:
-    # with_labels_details=true gives objects instead of names
-    return str(label["name"]) if isinstance(label, Mapping) else str(label)
-
-
-def _label_event(data: Json) -> LabelEvent:
-    label = data.get("label")
-    return LabelEvent(
-        id=int(data["id"]),
-        at=_timestamp(data["created_at"]),
-        action=str(data["action"]),
-        label=str(label["name"]) if label else None,
-        user=Person.from_json(data.get("user")),
-    )
-
-
-def _link(data: Json) -> IssueLink:
-    references = data.get("references") or {}
-    return IssueLink(
-        iid=int(data["iid"]),
-        project_id=int(data.get("project_id") or 0),
-        reference=str(references.get("full") or references.get("short") or f"#{data['iid']}"),
-        title=str(data.get("title") or ""),
-        state=str(data["state"]),
-        link_type=str(data.get("link_type") or "relates_to"),
-        web_url=str(data.get("web_url") or ""),
-    )
+    return _parsed(f"issue #{issue.iid}", parse)
 
 
 def note_from_json(data: Json) -> Note:
-    return Note(
-        id=int(data["id"]),
-        body=str(data.get("body") or ""),
-        author=Person.from_json(data.get("author")),
-        created_at=_timestamp(data["created_at"]),
-        system=bool(data.get("system")),
+    return _parsed("note", lambda: _note(_Fields(data, "")))
+
+
+# --------------------------------------------------------------------------- checking
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+class _Invalid(ValueError):
+    """A field of tracker JSON that is missing, mistyped or impossible."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+
+
+T = TypeVar("T")
+
+
+def _parsed(label: str, parse: Callable[[], T]) -> T:
+    try:
+        return parse()
+    except _Invalid as error:
+        raise TrackerError(f"{label}: {error}") from None
+
+
+def _issue_label(data: object) -> str:
+    iid = data.get("iid") if isinstance(data, Mapping) else None
+    return f"issue #{iid}" if isinstance(iid, int) and not isinstance(iid, bool) else "an issue"
+
+
+def _shown(value: object) -> str:
+    """A value for an error message: short, one line, never a whole nested structure."""
+    if isinstance(value, str):
+        text = json.dumps(value)
+        return text if len(text) <= 42 else text[:40] + '…"'
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)[:40]
+    return "a list" if isinstance(value, list) else "an object"
+
+
+class _Fields:
+    """Typed access to one JSON object of the tracker's; errors name the field's path."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise _Invalid(where, f"expected an object, not {_shown(data)}")
+        self.data = data
+        self.where = where
+
+    @classmethod
+    def optional(cls, data: object, where: str) -> _Fields | None:
+        return None if data is None else cls(data, where)
+
+    def _path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def _bad(self, key: str, expected: str) -> _Invalid:
+        if key not in self.data:
+            return _Invalid(self._path(key), f"missing (expected {expected})")
+        return _Invalid(self._path(key), f"expected {expected}, not {_shown(self.data[key])}")
+
+    def integer(self, key: str) -> int:
+        value = self.data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self._bad(key, "a whole number")
+        return value
+
+    def optional_integer(self, key: str) -> int | None:
+        return None if self.data.get(key) is None else self.integer(key)
+
+    def text(self, key: str, *, required: bool = False) -> str:
+        value = self.data.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str):
+            raise self._bad(key, "a string")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.data.get(key)
+        if value not in choices:
+            raise self._bad(key, " or ".join(f'"{choice}"' for choice in choices))
+        return str(value)
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self._bad(key, "true or false")
+        return value
+
+    def timestamp(self, key: str) -> datetime:
+        value = self.data.get(key)
+        try:
+            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise self._bad(key, "a timestamp with a zone, like 2027-01-05T09:00:00.000Z")
+        # Shown in any time zone, it must still be a date: not within a day of the ends.
+        try:
+            in_utc = parsed.astimezone(UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not _EARLIEST <= in_utc <= _LATEST:
+            raise self._bad(key, "a timestamp from 0001-01-02 to 9999-12-30")
+        return parsed
+
+    def optional_timestamp(self, key: str) -> datetime | None:
+        return None if self.data.get(key) is None else self.timestamp(key)
+
+    def date(self, key: str) -> date | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        try:
+            # GitLab writes dates as YYYY-MM-DD; a timestamp's date part is taken as well.
+            if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}(?:$|T)", value):
+                return date.fromisoformat(value[:10])
+        except ValueError:
+            raise self._bad(key, "a real date (YYYY-MM-DD)") from None
+        raise self._bad(key, "a date (YYYY-MM-DD)")
+
+    def obj(self, key: str) -> _Fields | None:
+        return _Fields.optional(self.data.get(key), self._path(key))
+
+    def items(self, key: str) -> list[_Fields]:
+        values = self.data.get(key)
+        if values is None:
+            return []
+        if not isinstance(values, list):
+            raise self._bad(key, "a list")
+        return [_Fields(value, f"{self._path(key)}[{index}]") for index, value in enumerate(values)]
+
+    def strings(self, key: str) -> list[object]:
+        values = self.data.get(key)
+        if values is None:
+            return []
+        if not isinstance(values, list):
+            raise self._bad(key, "a list")
+        return values
+
+
+def _person(fields: _Fields | None) -> Person:
+    if fields is None:
+        return Person("ghost", "Deleted user")
+    return Person(fields.text("username") or "ghost", fields.text("name"))
+
+
+def _milestone(fields: _Fields) -> Milestone:
+    return Milestone(
+        id=fields.integer("id"),
+        iid=fields.optional_integer("iid"),
+        title=fields.text("title", required=True),
+        state=fields.text("state") or "active",
+        start_date=fields.date("start_date"),
+        due_date=fields.date("due_date"),
+        web_url=fields.text("web_url") or None,
     )
 
 
-def _timestamp(text: str) -> datetime:
-    """GitLab's ISO 8601 timestamps ("2027-01-05T09:00:00.000Z"), always zone-aware."""
-    value = datetime.fromisoformat(str(text))
-    if value.tzinfo is None:
-        raise ValueError(f"timestamp without a zone: {text}")
-    return value
+def _issue(fields: _Fields) -> Issue:
+    iid = fields.integer("iid")
+    references = fields.obj("references")
+    milestone = fields.obj("milestone")
+    return Issue(
+        id=fields.integer("id"),
+        iid=iid,
+        project_id=fields.integer("project_id"),
+        title=fields.text("title"),
+        description=fields.text("description"),
+        state=fields.choice("state", ("opened", "closed")),
+        labels=tuple(
+            _label_name(label, f"labels[{index}]")
+            for index, label in enumerate(fields.strings("labels"))
+        ),
+        author=_person(fields.obj("author")),
+        assignees=tuple(_person(person) for person in fields.items("assignees")),
+        milestone=_milestone(milestone) if milestone is not None else None,
+        due_date=fields.date("due_date"),
+        created_at=fields.timestamp("created_at"),
+        updated_at=fields.timestamp("updated_at"),
+        closed_at=fields.optional_timestamp("closed_at"),
+        web_url=fields.text("web_url"),
+        reference=(references.text("short") if references else "") or f"#{iid}",
+        label_events=tuple(_label_event(event) for event in fields.items("label_events")),
+        links=tuple(_link(link) for link in fields.items("links")),
+        notes=tuple(_note(note) for note in fields.items("notes")),
+    )
 
 
-def _date(text: Any) -> date | None:
-    if not text:
-        return None
-    return date.fromisoformat(str(text)[:10])
+def _label_name(label: object, where: str) -> str:
+    # with_labels_details=true gives objects instead of names
+    if isinstance(label, str):
+        return label
+    return _Fields(label, where).text("name", required=True)
 
 
-def _optional_int(value: Any) -> int | None:
-    return int(value) if value is not None else None
+def _label_event(fields: _Fields) -> LabelEvent:
+    label = fields.obj("label")
+    return LabelEvent(
+        id=fields.integer("id"),
+        at=fields.timestamp("created_at"),
+        action=fields.choice("action", ("add", "remove")),
+        label=label.text("name", required=True) if label is not None else None,
+        user=_person(fields.obj("user")),
+    )
+
+
+def _link(fields: _Fields) -> IssueLink:
+    iid = fields.integer("iid")
+    references = fields.obj("references")
+    reference = (references.text("full") or references.text("short")) if references else ""
+    return IssueLink(
+        iid=iid,
+        project_id=fields.optional_integer("project_id") or 0,
+        reference=reference or f"#{iid}",
+        title=fields.text("title"),
+        state=fields.choice("state", ("opened", "closed")),
+        link_type=fields.text("link_type") or "relates_to",
+        web_url=fields.text("web_url"),
+    )
+
+
+def _note(fields: _Fields) -> Note:
+    return Note(
+        id=fields.integer("id"),
+        body=fields.text("body"),
+        author=_person(fields.obj("author")),
+        created_at=fields.timestamp("created_at"),
+        system=fields.flag("system"),
+    )

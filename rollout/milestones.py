@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.config import Override
 from rollout.issues import Milestone
+from rollout.posting import write_once
 from rollout.schedule import Deployment, Schedule
 from rollout.trackers import Tracker
 
@@ -91,17 +92,17 @@ def plan_milestones(schedule: Schedule, year: int, existing: Sequence[Milestone]
     return MilestonePlan(year, tuple(lines), skipped)
 
 
-def apply_plan(tracker: Tracker, plan: MilestonePlan) -> MilestonePlan:
+def apply_plan(tracker: Tracker, plan: MilestonePlan, attempts: int = 3) -> MilestonePlan:
     """Create the missing milestones and fix the wrong dates; the plan, marked as applied.
 
-    Only the lines that need it are written, and only their wrong fields.
+    Only the lines that need it are written, and only their wrong fields. A creation that
+    fails on the way (its answer lost, a rate limit) is tried again, up to ``attempts`` in
+    all, each time after reading the milestones again: it may have been made.
     """
     applied = []
     for line in plan.lines:
         if line.action == CREATE:
-            tracker.create_milestone(
-                line.title, line.start_date.isoformat(), line.due_date.isoformat()
-            )
+            _create(tracker, line, attempts)
             line = replace(line, applied=True)
         elif line.action == FIX and line.current is not None:
             fields = {name: getattr(line, name).isoformat() for name in line.wrong}
@@ -109,3 +110,20 @@ def apply_plan(tracker: Tracker, plan: MilestonePlan) -> MilestonePlan:
             line = replace(line, applied=True)
         applied.append(line)
     return replace(plan, lines=tuple(applied))
+
+
+def _create(tracker: Tracker, line: MilestoneLine, attempts: int) -> None:
+    write_once(
+        lambda: _titled(tracker.milestones(), line.title),
+        lambda: Milestone.from_json(
+            tracker.create_milestone(
+                line.title, line.start_date.isoformat(), line.due_date.isoformat()
+            )
+        ),
+        attempts,
+        look_first=False,  # the plan was made from the milestones just read
+    )
+
+
+def _titled(milestones: Sequence[Milestone], title: str) -> Milestone | None:
+    return next((milestone for milestone in milestones if milestone.title == title), None)

@@ -1,15 +1,20 @@
-"""Adding a note to an issue at most once, however the network behaves.
+"""Writing to the tracker at most once, however the network behaves.
 
-Every note rollout posts carries a hidden marker. Before every attempt the issue's notes
-are read again and the marker looked for (in trusted notes only: PRODUCT.md §3): a POST
-whose answer was lost (a 502, a dropped connection) may still have created the note, and
-must not be repeated.
+A write whose answer was lost (a 502, a dropped connection) may still have been carried
+out, so it is never simply sent again: before every further attempt the tracker is read
+again and the result looked for. Every note rollout posts carries a hidden marker, looked
+for in trusted notes only (PRODUCT.md §3); a milestone is found by its title.
+
+A transient failure is tried again after the wait the tracker asked for (a 429's
+``Retry-After``), else after a short back-off, up to ``attempts`` writes in all.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from rollout.errors import TrackerError
 from rollout.issues import Note, note_from_json
@@ -17,6 +22,57 @@ from rollout.trackers import Tracker
 
 # Finds the note that already holds what is being posted, among an issue's notes.
 Finder = Callable[[Sequence[Note]], Note | None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    written: bool  # False: it was there already, and nothing was written
+    result: T  # what was written, or what was found
+
+
+def write_once(
+    find: Callable[[], T | None],
+    write: Callable[[], T],
+    attempts: int = 3,
+    *,
+    look_first: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Written[T]:
+    """``write()`` unless ``find()`` finds its result already there.
+
+    ``find`` is asked before every attempt after a failure, and once more after the last
+    one (whose answer may be what was lost); before the first attempt too unless
+    ``look_first`` is False (the caller has just looked). A failure that is not transient
+    is raised at once.
+    """
+    last_error: TrackerError | None = None
+    tries = max(1, attempts)
+    for attempt in range(tries + 1):
+        if look_first or last_error is not None:
+            existing = find()
+            if existing is not None:
+                # Found after a failed attempt: that attempt did write it.
+                return Written(written=last_error is not None, result=existing)
+        if attempt == tries:
+            break
+        try:
+            return Written(written=True, result=write())
+        except TrackerError as error:
+            if not error.transient:
+                raise
+            last_error = error
+            if attempt + 1 < tries:
+                sleep(_pause(error, attempt))
+    assert last_error is not None
+    raise last_error
+
+
+def _pause(error: TrackerError, attempt: int) -> float:
+    """What the tracker asked to wait, else 0.1, 0.2, 0.4 ... seconds (at most 5)."""
+    if error.retry_after is not None:
+        return error.retry_after
+    return float(min(0.1 * 2**attempt, 5.0))
 
 
 @dataclass(frozen=True)
@@ -28,24 +84,11 @@ class PostOutcome:
 def post_once(
     tracker: Tracker, iid: int, body: str, already_there: Finder, attempts: int = 3
 ) -> PostOutcome:
-    """Post ``body`` on issue ``iid`` unless ``already_there`` finds it among the notes.
-
-    Transient failures are tried again, up to ``attempts`` in all, each after reading the
-    notes again; any other failure is raised at once.
-    """
-    last_error: TrackerError | None = None
-    for _ in range(max(1, attempts)):
-        existing = already_there(tracker.notes(iid))
-        if existing is not None:
-            # Found after a failed attempt: that attempt did post it.
-            return PostOutcome(posted=last_error is not None, note=existing)
-        try:
-            created = tracker.post_note(iid, body)
-        except TrackerError as error:
-            if not error.transient:
-                raise
-            last_error = error
-            continue
-        return PostOutcome(posted=True, note=note_from_json(created))
-    assert last_error is not None
-    raise last_error
+    """Post ``body`` on issue ``iid`` unless ``already_there`` finds it among the notes,
+    which are read again before every attempt."""
+    outcome = write_once(
+        lambda: already_there(tracker.notes(iid)),
+        lambda: note_from_json(tracker.post_note(iid, body)),
+        attempts,
+    )
+    return PostOutcome(posted=outcome.written, note=outcome.result)

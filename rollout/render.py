@@ -63,6 +63,8 @@ class Templates:
             raise TemplateError(f"template {name}: not found") from None
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template {name}: line {error.lineno}: {error.message}") from None
+        except (UnicodeDecodeError, OSError) as error:
+            raise TemplateError(f"template {name}: cannot read it ({error})") from None
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         template = self._template(name)
@@ -108,3 +110,7 @@ def _reported_as(name: str) -> Iterator[None]:
         raise TemplateError(f"template {name}: {error.message}") from None
     except jinja2.TemplateError as error:
         raise TemplateError(f"template {name}: {error}") from None
+    except RecursionError:
+        raise TemplateError(f"template {name}: it calls itself without end") from None
+    except Exception as error:  # {{ 1/0 }}, {{ "%d" % "x" }}: the template's own mistake
+        raise TemplateError(f"template {name}: {type(error).__name__}: {error}") from None

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -23,10 +24,22 @@ _INVISIBLE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200c\u200e\u200f\u202a-\u202e"
     r"\u2060-\u2064\u2066-\u2069\ufeff]"
 )
-# @all, @here, @channel, @everyone, @username, @group/subgroup, @first.last
-_MENTION = re.compile(
-    r"(?<![\w`@])@[A-Za-z0-9_][A-Za-z0-9_.\-/]*[A-Za-z0-9_]|(?<![\w`@])@[A-Za-z0-9_]"
-)
+# GitLab's own rule (User.reference_pattern): "@" not preceded by a word character -- Ruby's
+# \w, ASCII letters, digits and "_" only, so "é@all", "(@all", "`@all" and "@@all" all
+# notify -- then a user or group path (Gitlab::PathRegex). This one matches a little more.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9_.\-/]*[A-Za-z0-9_\-]")
+_LONG_BACKTICKS = re.compile(r"`{17,}")
+# A line that opens or closes a fenced code block (CommonMark: up to 3 spaces, then 3 or
+# more backticks or tildes; a backtick fence's info string has no backtick).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+# A "]" that would close a link's text before "(destination)" or a "[label]: definition",
+# unless a backslash already escapes it.
+_LINK_CLOSER = re.compile(r"(?<!\\)((?:\\\\)*)\](?=[(:])")
+# "&" opening an HTML entity ("&#64;" is "@" once Markdown or HTML reads it).
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# "<" opening a Slack control sequence (<!channel>, <!here>, <@U123>, <#C123>,
+# <!subteam^ID>), a Slack link (<https://...|text>) or an HTML tag.
+_ANGLE_OPENER = re.compile(r"<(?=[A-Za-z/!?@#])")
 # A line GitLab would run as a quick action when the note is posted (/close, /assign ...).
 _QUICK_ACTION = re.compile(r"^(\s*)/(?=[A-Za-z])", re.M)
 TITLE_LIMIT = 300
@@ -40,6 +53,8 @@ def clean(text: str, *, multiline: bool = False, limit: int | None = None) -> st
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)
+    # A mention's code span is fenced with one backtick more than the longest run: bounded.
+    text = _LONG_BACKTICKS.sub("`" * 16, text)
     # Issue text must never carry a marker of rollout's own (it would fake an announcement).
     text = text.replace("<!-- rollout:", "<!-- rollout :")
     if multiline:
@@ -52,20 +67,128 @@ def clean(text: str, *, multiline: bool = False, limit: int | None = None) -> st
 
 
 def safe_url(url: str) -> str:
-    """An http(s) URL with nothing that could end a Markdown or Slack link or an attribute;
-    anything else becomes the empty string."""
-    if not re.match(r"^https?://[^\s<>\"'()\\|]+$", url):
+    """An http(s) URL with nothing that could end a Markdown or Slack link or an HTML
+    attribute, or "" (an issue's web_url comes from the tracker, or from a snapshot file
+    anyone wrote)."""
+    if not re.match(r"^https?://[^\s<>\"'()\\|`]+$", url):
         return ""
     return url
 
 
 def terminal_text(text: str, limit: int = 200) -> str:
-    """One line, safe to print on a terminal: no control sequences, bounded length."""
-    return clean(text, limit=limit)
+    """One line, safe to print on a terminal (no control sequences, bounded length) and to
+    paste into chat from there, like plain text (rollout.safety's "text" format)."""
+    return _plain(text, multiline=False, limit=limit)
 
 
-def _inert_mentions(text: str, wrap: Callable[[str], str]) -> str:
-    return _MENTION.sub(lambda match: wrap(match.group(0)), text)
+# Credentials in URLs and in text that quotes them (an exception's message): the user:password@
+# of a URL, and the value of any query parameter named like a credential.
+_USERINFO = re.compile(r"(?<=://)[^/\s@'\"<>]+@")
+_SECRET_PARAMETER = re.compile(
+    r"(?i)((?:^|[?&;\s])[\w.\-]*(?:token|secret|passw|key|auth|sig|session|credential)"
+    r"[\w.\-]*=)[^&;#\s'\"<>]+"
+)
+REDACTED = "***"
+# The tokens this process uses, whatever their source (kept by whoever reads them).
+_SECRETS: set[str] = set()
+
+
+def keep_secret(value: str | None) -> None:
+    """Remember a credential, so that redact() takes it out of any text."""
+    if value:
+        _SECRETS.add(value)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without credentials: a URL's user:password@, query parameters named like
+    tokens (private_token=, access_token=, job_token=, ...), the ``secrets`` and those kept
+    with keep_secret()."""
+    known = {*secrets, *_SECRETS}
+    for secret in sorted({s for s in known if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _USERINFO.sub(f"{REDACTED}@", text)
+    return _SECRET_PARAMETER.sub(lambda match: match.group(1) + REDACTED, text)
+
+
+_SECRET_KEY = re.compile(r"token|secret|passw|credential", re.IGNORECASE)
+
+
+def without_secrets(data: Any) -> Any:
+    """JSON without credentials, to keep in a file: no key named like one (a project's
+    ``runners_token``), and no credentials in the URLs of the strings left (redact)."""
+    if isinstance(data, dict):
+        return {
+            key: without_secrets(value)
+            for key, value in data.items()
+            if not _SECRET_KEY.search(str(key))
+        }
+    if isinstance(data, list):
+        return [without_secrets(item) for item in data]
+    if isinstance(data, str) and "://" in data:
+        return redact(data)
+    return data
+
+
+def _code_mentions(text: str) -> str:
+    """Every mention in a code span, where neither GitLab nor Slack notifies anyone.
+
+    The span's fence is one backtick longer than any backtick run in ``text``, so no
+    backtick of the text can close it or pair with it; a backtick or backslash just before
+    or after it is kept apart by a space, so that it cannot merge with the fence or escape
+    it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+
+    def wrap(match: re.Match[str]) -> str:
+        before = text[match.start() - 1] if match.start() > 0 else ""
+        after = text[match.end()] if match.end() < len(text) else ""
+        left = " " if before in ("`", "\\") else ""
+        right = " " if after == "`" else ""
+        return f"{left}{fence}{match.group(0)}{fence}{right}"
+
+    return _MENTION.sub(wrap, text)
+
+
+def _html_mentions(escaped: str) -> str:
+    return _MENTION.sub(lambda match: f"<code>{match.group(0)}</code>", escaped)
+
+
+def _close_fences(text: str) -> str:
+    """``text`` with a fence closing a code block it leaves open, so that the block cannot
+    swallow what follows it (the rest of a note, and its marker)."""
+    opened: str | None = None
+    for line in text.split("\n"):
+        found = _FENCE.match(line)
+        if found is None:
+            continue
+        run, rest = found.groups()
+        if opened is None:
+            if not (run[0] == "`" and "`" in rest):
+                opened = run
+        elif run[0] == opened[0] and len(run) >= len(opened) and not rest.strip():
+            opened = None
+    return text if opened is None else f"{text}\n{opened}"
+
+
+def _disarm_links(text: str) -> str:
+    """No link or image made from issue text: a "]" before "(" or ":" is escaped, so
+    "[https://good.example](https://evil.example)" shows both addresses as written (GitLab
+    then links the real one), and no "[label]: address" definition exists for a reference
+    link to use. Fenced code blocks are left as they are."""
+    lines = []
+    opened: str | None = None
+    for line in text.split("\n"):
+        found = _FENCE.match(line)
+        if found is not None:
+            run, rest = found.groups()
+            if opened is None and not (run[0] == "`" and "`" in rest):
+                opened = run
+            elif opened and run[0] == opened[0] and len(run) >= len(opened) and not rest.strip():
+                opened = None
+            lines.append(line)
+            continue
+        lines.append(line if opened else _LINK_CLOSER.sub(r"\1\\]", line))
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -83,14 +206,15 @@ def _markdown_inline(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # Characters that would start Markdown formatting or a link in a title.
     text = re.sub(r"([\\`*_\[\]|])", r"\\\1", text)
-    return _inert_mentions(text, lambda mention: f"`{mention}`")
+    return _code_mentions(text)
 
 
 def _markdown_block(text: str) -> str:
     text = clean(text, multiline=True, limit=20_000)
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    # "&#64;all" is "@all" to GitLab: no entity either.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _QUICK_ACTION.sub(r"\1\\/", text)
-    return _inert_mentions(text, lambda mention: f"`{mention}`")
+    return _close_fences(_code_mentions(_disarm_links(text)))
 
 
 def _slack(text: str, *, multiline: bool) -> str:
@@ -98,25 +222,23 @@ def _slack(text: str, *, multiline: bool) -> str:
     # Slack's own escaping: with <, > and & escaped no <!channel>, <!here>, <@U123> or
     # <!subteam^...> survives as a control sequence.
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _inert_mentions(text, lambda mention: f"`{mention}`")
+    text = _code_mentions(text)
+    return _close_fences(text) if multiline else text
 
 
-def _plain(text: str, *, multiline: bool) -> str:
-    text = clean(text, multiline=multiline, limit=None if multiline else TITLE_LIMIT)
-    return _inert_mentions(text, lambda mention: f"`{mention}`")
-
-
-def _calendar(text: str, *, multiline: bool) -> str:
-    """Plain text for iCal (which escapes its own syntax); some calendar apps render
-    descriptions as HTML, so a tag-like "<" becomes a look-alike that is not markup."""
-    text = _plain(text, multiline=multiline)
-    return re.sub(r"<(?=[A-Za-z/!?])", "\u2039", text)
+def _plain(text: str, *, multiline: bool, limit: int = TITLE_LIMIT) -> str:
+    """Plain text, which gets pasted into chat: no live mention, no Slack control sequence
+    or link (a "<" that would open one becomes a look-alike, as does an entity's "&"), no
+    code block left open."""
+    text = clean(text, multiline=multiline, limit=None if multiline else limit)
+    text = _ENTITY.sub("\uff06", _ANGLE_OPENER.sub("\u2039", text))
+    text = _code_mentions(text)
+    return _close_fences(text) if multiline else text
 
 
 def _html(text: str, *, multiline: bool) -> Markup:
     text = clean(text, multiline=multiline, limit=None if multiline else TITLE_LIMIT)
-    escaped = str(escape(text))
-    return Markup(_inert_mentions(escaped, lambda mention: f"<code>{mention}</code>"))
+    return Markup(_html_mentions(str(escape(text))))
 
 
 FORMATS = {
@@ -128,7 +250,7 @@ FORMATS = {
         "text", lambda t: _plain(t, multiline=False), lambda t: _plain(t, multiline=True)
     ),
     "html": Format("html", lambda t: _html(t, multiline=False), lambda t: _html(t, multiline=True)),
-    "ics": Format(
-        "ics", lambda t: _calendar(t, multiline=False), lambda t: _calendar(t, multiline=True)
-    ),
+    # iCal escapes its own syntax; some calendar apps render descriptions as HTML, and plain
+    # text's look-alike "<" keeps a tag from being markup there.
+    "ics": Format("ics", lambda t: _plain(t, multiline=False), lambda t: _plain(t, multiline=True)),
 }

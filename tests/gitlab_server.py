@@ -1006,11 +1006,12 @@ class RecordedRequest:
     body: Json | None = None
     status: int | None = None
     fault: str | None = None
+    received: float = 0.0  # time.monotonic() when it arrived, to see how long a client waited
 
 
 @dataclass
 class Fault:
-    kind: str  # status | slow | drop | truncate
+    kind: str  # status | slow | drop | truncate | body | pagination
     times: int
     match: re.Pattern[str] | None
     method: str | None
@@ -1043,6 +1044,7 @@ class _Request:
     body: Json
     host: str
     user: str
+    fault: Fault | None = None  # a pagination fault, applied when the answer is paginated
 
     def params(self) -> Json:
         """Query parameters (single values as str) overlaid by the body, as Grape merges them."""
@@ -1058,7 +1060,7 @@ class _Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-FAULT_KINDS = ("status", "slow", "drop", "truncate")
+FAULT_KINDS = ("status", "slow", "drop", "truncate", "body", "pagination")
 HTTP_REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -1218,7 +1220,15 @@ class GitLabServer:
         path, ``method`` an HTTP verb. Kinds and options:
 
         - ``status``: answer ``code`` (default 500) with a GitLab-like JSON body (``body``
-          overrides) and optional ``retry_after`` seconds (``Retry-After``) and extra ``headers``.
+          overrides) and optional ``retry_after`` (``Retry-After``: seconds, or a string sent as
+          it is, e.g. an HTTP date) and extra ``headers``.
+        - ``body``: answer ``code`` (default 200) with ``body`` (str or bytes) as it is, sent as
+          ``content_type`` (default ``text/html``): a proxy's page, a body that is not JSON.
+        - ``pagination``: a list answers normally, but its ``next`` link misbehaves: ``mode``
+          ``"loop"`` points back to the first page, ``"endless"`` always to one more page (past
+          the end pages are empty); ``totals=False`` also leaves X-Total, X-Total-Pages and
+          rel="last" out, as GitLab does above 10,000 records. Inject it with a large ``times``
+          to cover every page.
         - ``slow``: sleep ``seconds`` (default 1), then answer normally.
         - ``drop``: close the connection without answering; with ``after=True`` the request is
           carried out first (a note is posted, but the client never hears so).
@@ -1338,7 +1348,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(split.query, keep_blank_values=True)
         raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         auth, valid = gl._authenticate(self.headers)
-        record = RecordedRequest(method, split.path, query, auth)
+        record = RecordedRequest(method, split.path, query, auth, received=time.monotonic())
         gl._record(record)
         if gl.latency:
             time.sleep(gl.latency)
@@ -1350,6 +1360,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "status":
                 self._send(record, _fault_response(fault.opts))
+                return
+            if fault.kind == "body":
+                self._send_raw(record, fault.opts)
                 return
             if fault.kind == "slow":
                 time.sleep(float(fault.opts.get("seconds", 1)))
@@ -1365,6 +1378,7 @@ class _Handler(BaseHTTPRequestHandler):
                 record.body,
                 self.headers.get("Host", f"127.0.0.1:{gl.port}"),
                 gl.username,
+                fault if fault is not None and fault.kind == "pagination" else None,
             )
             response = gl._dispatch(request)
         except ApiError as error:
@@ -1397,13 +1411,29 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def _send_raw(self, record: RecordedRequest, opts: dict[str, Any]) -> None:
+        body = opts.get("body", b"<html><body>Sign in</body></html>")
+        payload = body.encode() if isinstance(body, str) else bytes(body)
+        record.status = int(opts.get("code", 200))
+        try:
+            self.send_response(record.status, HTTP_REASONS.get(record.status))
+            self.send_header("Content-Type", str(opts.get("content_type", "text/html")))
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
 
 def _fault_response(opts: dict[str, Any]) -> _Response:
     code = int(opts.get("code", 500))
     reason = HTTP_REASONS.get(code, "Error")
     headers = dict(opts.get("headers") or {})
-    if opts.get("retry_after") is not None:
-        headers["Retry-After"] = str(int(opts["retry_after"]))
+    retry_after = opts.get("retry_after")
+    if retry_after is not None:
+        headers["Retry-After"] = (
+            retry_after if isinstance(retry_after, str) else str(int(retry_after))
+        )
     body = opts.get("body", {"message": f"{code} {reason}"})
     return _Response(code, body, headers)
 
@@ -1514,6 +1544,9 @@ class _Api:
         start = (page - 1) * per_page
         chunk = items[start : start + per_page]
         has_next = start + per_page < total
+        fault = self.request.fault
+        if fault is not None:
+            return self._misbehave(fault.opts, chunk, serialise, page, per_page, total)
         headers = {
             "X-Page": str(page),
             "X-Per-Page": str(per_page),
@@ -1530,6 +1563,29 @@ class _Api:
             total_pages = max(1, math.ceil(total / per_page))
             headers["X-Total"] = str(total)
             headers["X-Total-Pages"] = str(total_pages)
+            links.append(f'<{self._page_url(total_pages, per_page)}>; rel="last"')
+        headers["Link"] = ", ".join(links)
+        return _Response(200, [serialise(item) for item in chunk], headers)
+
+    def _misbehave(
+        self,
+        opts: dict[str, Any],
+        chunk: list[Any],
+        serialise: Callable[[Any], Json],
+        page: int,
+        per_page: int,
+        total: int,
+    ) -> _Response:
+        """A page whose ``next`` link loops back to page 1 or never runs out."""
+        mode = opts.get("mode", "loop")
+        if mode not in ("loop", "endless"):
+            raise ValueError(f"pagination mode must be loop or endless, not {mode!r}")
+        following = 1 if mode == "loop" else page + 1
+        headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Next-Page": str(following)}
+        links = [f'<{self._page_url(following, per_page)}>; rel="next"']
+        if opts.get("totals", True):
+            total_pages = max(1, math.ceil(total / per_page))
+            headers.update({"X-Total": str(total), "X-Total-Pages": str(total_pages)})
             links.append(f'<{self._page_url(total_pages, per_page)}>; rel="last"')
         headers["Link"] = ", ".join(links)
         return _Response(200, [serialise(item) for item in chunk], headers)

@@ -159,17 +159,12 @@ def test_reminder_on_the_day_says_today(run, snapshot: Path) -> None:  # type: i
     assert result.stdout.splitlines()[0] == "Reminder: Add a refund macro ships today"
 
 
-def test_post_is_refused_before_its_date_and_reminder_after(run, snapshot: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run(
-        "--tracker",
-        f"snapshot:{snapshot}",
-        "announce",
-        "42",
-        "--phase",
-        "post",
-        "--as-of",
-        "2027-01-31",
-    )
+def test_post_before_its_date_is_a_draft_and_posting_it_is_refused(run, snapshot: Path) -> None:  # type: ignore[no-untyped-def]
+    draft = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", "post", "--as-of", "2027-01-31")
+    assert draft.exit_code == 0, draft.stderr
+    assert draft.stdout.startswith("### Now live: Add a refund macro\n")
+    assert draft.stderr == "warning: a draft: #42 ships on 2027-02-01; the post-announcement can go out from that day on\n"
+    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", "post", "--as-of", "2027-01-31", "--post")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert (
@@ -413,6 +408,16 @@ def test_a_moved_date_is_announced_anew(gitlab: Posting) -> None:
     assert "When:** Monday 2027-03-01" in result.stdout
     assert gitlab.posts() == 2
     assert gitlab.notes_with("<!-- rollout:announcement phase=pre deploy=2027-03-01 -->") == 1
+
+
+def test_an_early_post_announcement_is_a_draft_and_never_posted(gitlab: Posting) -> None:
+    draft = gitlab("announce", "42", "--phase", "post", "--as-of", "2027-01-20")
+    assert draft.exit_code == 0, draft.stderr
+    assert draft.stdout == expected("post", "md")
+    assert draft.stderr.startswith("warning: a draft: #42 ships on 2027-02-01;")
+    refused = gitlab("announce", "42", "--phase", "post", "--as-of", "2027-01-20", "--post")
+    assert refused.exit_code == 2
+    assert gitlab.posts() == 0
 
 
 def test_reminders_post_once_a_day(gitlab: Posting) -> None:

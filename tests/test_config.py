@@ -120,7 +120,7 @@ BAD_CONFIGS = [
     ),
     (
         '[tracker]\nkind = "jira"\n',
-        'tracker.kind: "jira" is not one of: gitlab, snapshot',
+        "tracker.kind: its value is not one of: gitlab, snapshot",  # [tracker] is never echoed
     ),
     (
         "[schedule\nday = 1\n",

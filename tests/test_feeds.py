@@ -271,7 +271,7 @@ def test_unwritable_output_is_one_error_line_and_keeps_the_old_feed(
     assert result.exit_code == 2
     assert result.stderr.startswith("changes.ics skipped: no tracker configured")
     error = result.stderr.splitlines()[1]
-    assert error.startswith("Error: cannot write public/feeds/deployments.ics: ")
+    assert error == "Error: cannot write to public/feeds: Not a directory"
     assert result.stderr.count("\n") == 2
     assert (workdir / "public").read_text(encoding="utf-8") == "not a directory"
 

@@ -12,10 +12,16 @@ import icalendar
 import pytest
 import recurring_ical_events
 import vobject
+from click.testing import CliRunner
+from gitlab_server import GitLabServer
+from markdown_it import MarkdownIt
 from scenarios import load_story
+from slack_server import live_mentions
 
+from rollout.cli import cli
 from rollout.issues import Note, Person
 from rollout.markers import Trust, markers_in
+from rollout.safety import FORMATS
 
 STORY = """\
 project ops/tracker id 7
@@ -43,12 +49,14 @@ LIVE_MENTION = re.compile(
 LONG_TITLE = "A" * 4_000 + " " + "b" * 6_000
 
 
-def write_snapshot(workdir: Path, title: str) -> Path:
+def write_snapshot(
+    workdir: Path, title: str, description: str = DESCRIPTION, author: str = "Alice @all <!here>"
+) -> Path:
     data = load_story(STORY).snapshot(7)
     [issue] = data["issues"]
     issue["title"] = title
-    issue["description"] = DESCRIPTION
-    issue["author"]["name"] = "Alice @all <!here>"
+    issue["description"] = description
+    issue["author"]["name"] = author
     path = workdir / "snapshot.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     (workdir / "rollout.toml").write_text(
@@ -138,12 +146,210 @@ def test_changes_feed_is_inert_and_well_formed(run, snapshot: Path, workdir: Pat
 
 
 class Outline(HTMLParser):
+    """Tags, link targets, and the text outside <code> and <a> (where GitLab looks for
+    mentions) of an HTML page."""
+
     def __init__(self) -> None:
         super().__init__()
         self.tags: list[str] = []
         self.links: list[str] = []
+        self.live_text: list[str] = []
+        self._inert = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         if tag == "a":
             self.links.extend(value or "" for name, value in attrs if name == "href")
+        if tag in ("a", "code", "pre", "style", "title"):
+            self._inert += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("a", "code", "pre", "style", "title"):
+            self._inert -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._inert:
+            self.live_text.append(data)
+
+
+# ------------------------------------------------------------------ GitLab's own mention rule (§7)
+
+# Each line is an attack on one way of making a mention inert: a mention right after another
+# "@", a lone backtick, punctuation or a letter outside ASCII (GitLab's \w is ASCII), a
+# backslash, backtick runs that could pair with the fence rollout adds, and Slack's own
+# control sequences and links.
+EVASIONS = [
+    "@@all",
+    "`@all",
+    "`` `@all",
+    "x`y @all z`",
+    "(@all) [@here] {@channel} é@all 日本@all",
+    "\\@all \\\\@all @all\\",
+    "```@all``` ``` @here",
+    "<!channel> <!here> <@U123ABC> <!subteam^S042|@support> <#C123|general>",
+    "<https://evil.example|https://good.example>",
+    "&#64;all &commat;here &#x40;channel &amp;#64;everyone",
+    "`" * 40 + " @all " + "`" * 39,
+]
+EVASIVE_TITLE = " ".join(EVASIONS)
+EVASIVE_DESCRIPTION = (
+    "## What\n"
+    + "\n".join(EVASIONS)
+    + "\nSee [https://good.example](https://evil.example) and ![https://img.example](https://evil.example/p.png)"
+    + "\nor [the docs][1], [https://good.example][1], [https://good.example].\n\n"
+    + "[1]: https://evil.example/ref\n[https://good.example]: https://evil.example/short\n"
+    + "- [x](https://evil.example/list)\n  [2]: https://evil.example/nested\n"
+    + "```\nan unclosed fence, to swallow the rest of the note @all\n"
+    + "## Why\nstill inside the fence\n"
+)
+# GitLab's User.reference_pattern, on text outside code and links.
+GITLAB_MENTION = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9_.][A-Za-z0-9_.\-]*")
+COMMONMARK = MarkdownIt("commonmark")
+
+
+def live_gitlab_mentions(markdown: str) -> list[str]:
+    """The mentions GitLab would notify for ``markdown``, read by an independent CommonMark
+    parser: text outside code spans, code blocks and links, consecutive text runs joined."""
+    found: list[str] = []
+    for block in COMMONMARK.parse(markdown):
+        if block.type == "html_block":
+            found += GITLAB_MENTION.findall(block.content)
+        for run in _text_runs(block.children or []):
+            found += GITLAB_MENTION.findall(run)
+    return found
+
+
+def _text_runs(tokens: list) -> list[str]:  # type: ignore[type-arg]
+    runs, current, in_link = [], "", 0
+    for token in tokens:
+        if token.type == "link_open":
+            in_link += 1
+        elif token.type == "link_close":
+            in_link -= 1
+        if token.type in ("text", "html_inline") and not in_link:
+            current += token.content
+        elif token.type in ("softbreak", "hardbreak"):
+            current += "\n"
+        else:
+            runs.append(current)
+            current = ""
+    return [*runs, current]
+
+
+def links(markdown: str) -> list[str]:
+    """Every link and image target in ``markdown``, as CommonMark reads it."""
+    return [
+        str(token.attrs.get("href") or token.attrs.get("src"))
+        for block in COMMONMARK.parse(markdown)
+        for token in block.children or []
+        if token.type in ("link_open", "image")
+    ]
+
+
+def assert_nobody_notified(text: str) -> None:
+    """Read as GitLab Markdown (a note, or plain text pasted into a comment) and as Slack
+    text (posted, or pasted into chat), ``text`` notifies nobody."""
+    assert live_gitlab_mentions(text) == [], live_gitlab_mentions(text)
+    assert live_mentions(text) == []
+
+
+@pytest.fixture
+def evasive(workdir: Path) -> Path:
+    return write_snapshot(workdir, EVASIVE_TITLE, EVASIVE_DESCRIPTION, "Mallory é@all `@here")
+
+
+@pytest.mark.parametrize("fmt", ["md", "slack", "text"])
+def test_announcements_follow_gitlabs_mention_rule(run, evasive: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("announce", "42", "--as-of", "2027-01-20", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert_nobody_notified(result.stdout)
+    if fmt == "md":
+        assert [link for link in links(result.stdout) if "evil" in link] == []
+        assert "https://evil.example" in result.stdout  # shown, as the text it is
+    if fmt == "slack":
+        assert "&lt;https://evil.example|https://good.example&gt;" in result.stdout
+
+
+def test_release_notes_follow_gitlabs_mention_rule(run, evasive: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    markdown = run("notes", "2027-02-01", "--as-of", "2027-01-20")
+    assert markdown.exit_code == 0, markdown.stderr
+    assert_nobody_notified(markdown.stdout)
+    assert links(markdown.stdout) == ["https://gitlab.example.com/ops/tracker/-/issues/42"]
+    run("notes", "2027-02-01", "--as-of", "2027-01-20", "--format", "html", "--out", "notes.html")
+    page = Outline()
+    page.feed((workdir / "notes.html").read_text(encoding="utf-8"))
+    assert [m for text in page.live_text for m in GITLAB_MENTION.findall(text)] == []
+    assert page.links == ["https://gitlab.example.com/ops/tracker/-/issues/42"]
+
+
+def test_calendar_events_follow_gitlabs_mention_rule(run, evasive: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("calendar", "--from", "2027-01-01", "--months", "3", "--out", "feeds").exit_code == 0
+    [event] = icalendar.Calendar.from_ical((workdir / "feeds" / "changes.ics").read_bytes()).walk("VEVENT")
+    assert_nobody_notified(str(event["SUMMARY"]))
+    assert_nobody_notified(str(event["DESCRIPTION"]))
+
+
+@pytest.mark.parametrize("command", [("status",), ("check", "42")])
+def test_terminal_views_follow_gitlabs_mention_rule(run, evasive: Path, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    result = run(*command, "--as-of", "2027-01-20")
+    assert result.exit_code in (0, 1), result.stderr
+    assert "@all" in result.stdout  # the title is there...
+    assert_nobody_notified(result.stdout)  # ...and notifies nobody when pasted into chat
+
+
+@pytest.mark.parametrize("fmt", ["md", "slack", "text", "html", "ics"])
+@pytest.mark.parametrize("evasion", EVASIONS, ids=lambda evasion: evasion[:50])
+def test_every_format_neutralises_every_evasion(fmt: str, evasion: str) -> None:
+    safe = FORMATS[fmt]
+    for text in (safe.inline(evasion), safe.block(f"{evasion}\n{evasion}"), safe.inline(f"a {evasion} b")):
+        assert len(text) < 10 * len(evasion) + 100
+        if fmt == "html":
+            page = Outline()
+            page.feed(str(text))
+            assert [m for run in page.live_text for m in GITLAB_MENTION.findall(run)] == []
+        else:
+            assert_nobody_notified(text)
+
+
+# ------------------------------------------------------------------ the posted note (§3 "Posting")
+
+POST_STORY = """\
+project ops/tracker id 7
+now 2027-01-05 10:00
+feature 42 "placeholder" by alice, C4:
+  2027-01-04 development
+"""
+
+
+def test_an_unclosed_fence_does_not_swallow_the_rest_of_the_note(workdir: Path) -> None:
+    state = load_story(POST_STORY)
+    state.update_issue(7, 42, title=EVASIVE_TITLE, description=EVASIVE_DESCRIPTION)
+    with GitLabServer(state) as server:
+        (workdir / "rollout.toml").write_text('[tracker]\nkind = "gitlab"\nproject = "ops/tracker"\n', encoding="utf-8")
+        env = {"GITLAB_URL": server.url, "GITLAB_TOKEN": server.token}
+        result = CliRunner(env=env).invoke(cli, ["announce", "42", "--as-of", "2027-01-05", "--post"])
+        assert result.exit_code == 0, result.stderr
+        [note] = server.state.notes_json(7, 42)
+    body = note["body"]
+    assert_nobody_notified(body)
+    assert [link for link in links(body) if "evil" in link] == []
+    # The marker is an HTML comment of its own, not text inside a code block.
+    last = [token for token in COMMONMARK.parse(body) if token.block][-1]
+    assert last.type == "html_block"
+    assert last.content.strip() == "<!-- rollout:announcement phase=pre deploy=2027-02-01 -->"
+    fences = [token for token in COMMONMARK.parse(body) if token.type == "fence"]
+    assert [fence.content.splitlines()[0] for fence in fences] == [
+        # the fence: longer than the longest backtick run (40 in EVASIONS, cut to 16)
+        "an unclosed fence, to swallow the rest of the note " + "`" * 17 + "@all" + "`" * 17
+    ]
+
+
+def test_a_hostile_web_url_makes_no_link_and_no_mention(run, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    data = load_story(STORY).snapshot(7)
+    data["issues"][0]["web_url"] = "https://gitlab.example.com/x) @all [click](https://evil.example"
+    (workdir / "s.json").write_text(json.dumps(data), encoding="utf-8")
+    for args in (("notes", "2027-02-01"), ("announce", "42")):
+        result = run("--tracker", "snapshot:s.json", *args, "--as-of", "2027-01-20")
+        assert result.exit_code == 0, result.stderr
+        assert_nobody_notified(result.stdout)
+        assert [link for link in links(result.stdout) if "evil" in link] == []

@@ -300,6 +300,20 @@ def test_a_refused_write_is_one_error_line(serve) -> None:  # type: ignore[no-un
     )
 
 
+@pytest.mark.parametrize("title", ["Deploy", "Deployment {date:%B}", "Deploy {date:%d}"])
+def test_a_title_format_that_names_no_date_is_refused_before_any_write(serve, title: str) -> None:  # type: ignore[no-untyped-def]
+    server, rollout = serve(project())
+    rollout.config.write_text(rollout.config.read_text() + f'\n[schedule]\nmilestone = "{title}"\n')
+    result = rollout("milestones", "--year", "2027", "--apply")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f'Error: rollout.toml: schedule.milestone: "{title}" gives deployments the same title'
+    )
+    assert result.stderr.count("\n") == 1
+    assert server.requests == []
+
+
 def test_the_year_is_required_and_checked(run: RunCli) -> None:
     missing = run("milestones")
     assert missing.exit_code == 2

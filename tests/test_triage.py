@@ -27,6 +27,7 @@ def issue(
             "state": state,
             "labels": labels,
             "created_at": "2027-01-18T09:00:00Z",
+            "updated_at": "2027-01-18T09:00:00Z",
         }
     )
 

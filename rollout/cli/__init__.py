@@ -1,24 +1,39 @@
 """The command line: a thin layer that parses options and calls the library.
 
-Every RolloutError becomes one ``Error: ...`` line and exit code 2 here, in one place.
+Every RolloutError becomes one ``Error: ...`` line and exit code 2 here, in one place,
+without credentials (rollout.safety.redact) or control characters in it. So does a date
+that leaves the years 1 to 9999 on the way, and, as a last resort, anything unforeseen:
+a traceback's exit code 1 would read as "not ready" to a CI gate.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from rollout import DISTRIBUTION
-from rollout.cli.options import App, TrackerSpec, TrackerType
+from rollout.cli.options import DATES_GIVEN, App, TrackerSpec, TrackerType
 from rollout.errors import RolloutError
 
 EXIT_ERROR = 2
+# Where a token may come from: taken out of every message, whatever quoted it.
+SECRET_VARIABLES = ("GITLAB_TOKEN", "CI_JOB_TOKEN", "SLACK_BOT_TOKEN")
+# What the datetime module says when arithmetic leaves the years 1 to 9999.
+_OUT_OF_RANGE = re.compile(r"out of range|must have magnitude|too large", re.IGNORECASE)
 
 
 class Failure(click.ClickException):
     exit_code = EXIT_ERROR
+
+    def __init__(self, message: str) -> None:
+        from rollout.safety import clean, redact
+
+        secrets = [os.environ.get(name) or "" for name in SECRET_VARIABLES]
+        super().__init__(clean(redact(message, secrets), limit=2_000))
 
 
 class RolloutGroup(click.Group):
@@ -27,6 +42,37 @@ class RolloutGroup(click.Group):
             return super().invoke(ctx)
         except RolloutError as error:
             raise Failure(str(error)) from None
+        except (OverflowError, ValueError) as error:
+            if not _OUT_OF_RANGE.search(str(error)):
+                raise Failure(_unforeseen(ctx, error)) from None
+            given = ", ".join(
+                [*ctx.meta.get(DATES_GIVEN, []), "the config's and the tracker's dates"]
+            )
+            raise Failure(
+                f"a date falls outside the years 1 to 9999 when computed from {given}; "
+                "use dates further from the ends of the calendar"
+            ) from None
+        except RecursionError:
+            raise Failure("the input is nested too deeply to read") from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            raise Failure(_unforeseen(ctx, error)) from None
+
+
+def _unforeseen(ctx: click.Context, error: Exception) -> str:
+    """A failure rollout did not foresee: one line, and the traceback with --verbose."""
+    app = ctx.find_object(App)
+    if app is not None and app.verbose:
+        import traceback
+
+        click.echo("".join(traceback.format_exception(error)), err=True, nl=False)
+    from rollout.safety import clean
+
+    return (
+        f"rollout failed unexpectedly ({type(error).__name__}: {clean(str(error), limit=200)}); "
+        "run it again with --verbose to see where, and report it"
+    )
 
 
 @click.group(cls=RolloutGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,11 +117,18 @@ def _log_to_stderr() -> None:
     import logging
     import sys
 
+    from rollout.safety import redact
+
+    class Redacting(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            secrets = [os.environ.get(name) or "" for name in SECRET_VARIABLES]
+            return redact(super().format(record), secrets)
+
     logger = logging.getLogger("rollout")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("rollout: %(message)s"))
+    handler.setFormatter(Redacting("rollout: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False

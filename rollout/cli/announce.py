@@ -57,7 +57,8 @@ def announce(
     The date is the one the change is planned for; a C1 change can be announced weeks
     before its sign-off. With --post the Markdown goes on the issue as a note carrying a
     hidden marker, so running it again posts nothing, and a date that moved is announced
-    anew. A post-announcement is refused before the change's date.
+    anew. Before the change's date a post-announcement is only a draft: printed with a
+    warning, and --post refuses it.
 
     With --due instead of an issue: every pre-announcement, reminder and post-announcement
     due that day, with the targets that do not have it yet (a table, or --json). Nothing is
@@ -99,7 +100,11 @@ def _announce_one(app: App, iid: int, as_of: date | None, phase: str, fmt: str, 
     issue = tracker.issue(iid)
     trust = tracker.trust(config.announce.posters)
     announcement = render_announcement(issue, phase, fmt, as_of or today_in(config), config, trust)
+    if post:
+        announcement.check_postable()
     click.echo(announcement.text, nl=False)
+    if announcement.draft_only is not None:
+        say(f"warning: a draft: {announcement.draft_only}")
     if post:
         outcome = post_announcement(
             tracker, announcement, trust, attempts=config.tracker.retries + 1

@@ -43,7 +43,7 @@ def milestones(app: App, year: int, apply_changes: bool, as_json: bool) -> None:
     tracker = app.tracker_for()
     plan = plan_milestones(Schedule(app.config), year, tracker.milestones())
     if apply_changes:
-        plan = apply_plan(tracker, plan)
+        plan = apply_plan(tracker, plan, attempts=app.config.tracker.retries + 1)
     if as_json:
         print_json(plan_json(plan, apply_changes))
     else:

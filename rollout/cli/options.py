@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from rollout.trackers import Tracker
 
 F = TypeVar("F", bound=Callable[..., Any])
+# ctx.meta key: the dates given on the command line, for an error about where they lead.
+DATES_GIVEN = "rollout.dates_given"
 
 
 class DateType(click.ParamType):  # type: ignore[type-arg]
@@ -32,9 +34,14 @@ class DateType(click.ParamType):  # type: ignore[type-arg]
         from rollout.dates import parse_date
 
         try:
-            return parse_date(str(value))
+            day = parse_date(str(value))
         except ValueError as error:
             self.fail(str(error), param, ctx)
+        if ctx is not None:
+            name = param.opts[0] if param is not None and param.opts else "DATE"
+            shown = name if name.startswith("-") else name.upper()
+            ctx.meta.setdefault(DATES_GIVEN, []).append(f"{shown} {day}")
+        return day
 
 
 DATE = DateType()

@@ -35,6 +35,7 @@ from rollout.config import Config
 from rollout.delivery import Target
 from rollout.due import LEDGER_DAYS, DueAnnouncement, Held
 from rollout.errors import DeliveryError
+from rollout.retry_after import retry_after_seconds
 
 TOKEN_VARIABLE = "SLACK_BOT_TOKEN"
 URL_VARIABLE = "SLACK_API_URL"
@@ -338,10 +339,8 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
     for name, value in headers.items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(str(raw).strip()))
-            except ValueError:
-                break
+            wait = retry_after_seconds(str(raw))
+            return 1.0 if wait is None else wait
     return 1.0
 
 

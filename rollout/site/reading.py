@@ -65,7 +65,7 @@ def read_tracker(
         """What the tracker would list for one of the notes' queries, from the pool."""
         if query in answers:
             return answers[query]
-        return [data for data in answers[lists[1]] if query.matches(data)]
+        return [data for data in answers[lists[1]] if query.matches(records[int(data["iid"])])]
 
     def issues_of(queries: Sequence[IssueQuery]) -> list[Issue]:
         return [records[int(data["iid"])] for query in queries for data in answer(query)]

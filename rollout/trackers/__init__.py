@@ -10,6 +10,7 @@ gives the same answers through either.
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ from rollout.issues import (
     Milestone,
     Note,
     issue_from_json,
+    issue_iid,
     note_from_json,
     with_history,
 )
@@ -94,23 +96,19 @@ class IssueQuery:
     milestone: str | None = None  # a title
     updated_after: datetime | None = None
 
-    def matches(self, data: Json) -> bool:
-        """Whether GitLab would list the issue ``data`` for this query (updated_after is
-        "updated on or after", as GitLab documents it)."""
-        if self.state != "all" and data.get("state") != self.state:
+    def matches(self, issue: Issue) -> bool:
+        """Whether GitLab would list ``issue`` for this query (updated_after is "updated on
+        or after", as GitLab documents it)."""
+        if self.state != "all" and issue.state != self.state:
             return False
-        labels = set(data.get("labels") or ())
+        labels = set(issue.labels)
         if not set(self.labels) <= labels or labels & set(self.without_labels):
             return False
-        if self.milestone is not None:
-            milestone = data.get("milestone") or {}
-            if milestone.get("title") != self.milestone:
-                return False
-        if self.updated_after is not None:
-            updated = datetime.fromisoformat(str(data.get("updated_at")))
-            if updated < self.updated_after:
-                return False
-        return True
+        if self.milestone is not None and (
+            issue.milestone is None or issue.milestone.title != self.milestone
+        ):
+            return False
+        return self.updated_after is None or issue.updated_at >= self.updated_after
 
 
 class Tracker(ABC):
@@ -208,7 +206,7 @@ class Tracker(ABC):
         recent = opened + [
             data
             for data in closed
-            if data.get("closed_at") and datetime.fromisoformat(data["closed_at"]) >= since
+            if (closed_at := issue_from_json(data).closed_at) is not None and closed_at >= since
         ]
         if history:
             self.add_history(recent, history)
@@ -226,7 +224,7 @@ class Tracker(ABC):
         self, listed: list[Json], parts: Parts, progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
-        iids = [int(data["iid"]) for data in listed]
+        iids = [issue_iid(data) for data in listed]
         fetched = self.fetch_history(iids, parts, progress, versions_of(listed))
         for data, history in zip(listed, fetched, strict=True):
             data.update(history)
@@ -294,13 +292,7 @@ class Tracker(ABC):
 
 def versions_of(listed: Iterable[Json]) -> dict[int, datetime]:
     """Each listed issue's updated_at (GitLab's JSON): which version of its history is due."""
-    versions = {}
-    for data in listed:
-        try:
-            versions[int(data["iid"])] = datetime.fromisoformat(str(data["updated_at"]))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return versions
+    return {issue.iid: issue.updated_at for issue in map(issue_from_json, listed)}
 
 
 NO_GITLAB_TOKEN = (
@@ -310,9 +302,14 @@ NO_GITLAB_TOKEN = (
 
 
 def is_web_address(url: str) -> bool:
-    """An http(s) URL with a host, as GitLab's address must be."""
-    parts = urllib.parse.urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    """An http(s) URL with a host (and a port that can be), as GitLab's address must be."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:  # "http://[::1", "http://host:99999"
+        return False
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and bool(re.fullmatch(r"[A-Za-z0-9._\-:]+", host))
 
 
 def gitlab_url(settings: TrackerConfig) -> str | None:

@@ -2,22 +2,35 @@
 
 The only module that imports python-gitlab. GitLab filters the lists (state, labels,
 milestone, iids[]); label events, links and notes are fetched only for the issues a
-command needs, several at a time. 429 and 502/503/504 answers are retried by
-python-gitlab itself a bounded number of times; every other failure becomes one
-TrackerError that says what we were doing and what to do about it.
+command needs, several at a time.
+
+Every answer is checked before it is used: a status that is not 2xx, a body that is not
+JSON, a list walk that does not end (see MAX_PAGES), a redirect to another host. Reads are
+sent again after a rate limit (429), a 5xx or a network failure, waiting as GitLab's
+``Retry-After`` says (seconds or an HTTP date), at most ``[tracker] retries`` times; writes
+are sent once, and their callers look for the result before trying again
+(rollout.posting). Whatever goes wrong becomes one TrackerError that says what we were
+doing and what to do about it, and never carries the token. With the history cache
+(PRODUCT.md §9), the parts of an issue's history kept for its current updated_at are not
+asked for again.
 """
 
 from __future__ import annotations
 
+import email.utils
+import json
 import logging
+import math
 import os
+import re
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import gitlab
 import gitlab.exceptions
@@ -26,6 +39,9 @@ import requests.adapters
 
 from rollout.config import CacheConfig, TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
+from rollout.issues import issue_from_json
+from rollout.retry_after import retry_after_seconds
+from rollout.safety import clean, keep_secret
 from rollout.trackers import (
     HISTORY,
     NO_GITLAB_TOKEN,
@@ -43,6 +59,15 @@ from rollout.trackers.cache import HistoryCache, cache_key, cache_path, host_of
 log = logging.getLogger("rollout.gitlab")
 PER_PAGE = 100  # GitLab's maximum; python-gitlab asks for 20 otherwise
 TRANSIENT = (429, 500, 502, 503, 504)
+# Requests that may be sent again without looking first: they change nothing, or change
+# it to the same end however often they are sent.
+IDEMPOTENT = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
+# A list walk follows GitLab's pagination for at most this many pages: the page count
+# GitLab announces (X-Total-Pages, X-Total, rel="last") when it does, and this cap when it
+# leaves them out (it does above 10,000 records) or announces more. 1,000 pages of 100.
+MAX_PAGES = 1_000
+# The longest Retry-After rollout waits for; a rate limit asking for more is reported at once.
+MAX_WAIT = 60.0
 # What a link says about the link itself; the rest of its JSON is the linked issue's.
 LINK_FIELDS = ("issue_link_id", "link_type", "link_created_at", "link_updated_at")
 # One history request in flight: (iid, part, its answer and when GitLab gave it).
@@ -64,10 +89,14 @@ class GitLabTracker(Tracker):
         self.project_path = project_path
         self.url = client.url
         self.cache = cache
+        self._api = f"/projects/{quote(project_path, safe='')}"
+        self._http = _Retrying(settings.retries, client.url, pool_maxsize=settings.concurrency)
+        # requests keeps 10 connections per host; more concurrent requests than that would
+        # open and drop a connection each time.
+        client.session.mount("https://", self._http)
+        client.session.mount("http://", self._http)
         self._user_lock = threading.Lock()
         self._user: Future[Json | None] | None = None
-        # lazy: no request until something is read through it
-        self._project = client.projects.get(project_path, lazy=True)
         # The issues listed in this run, by iid: their current state, for the links kept in
         # the cache (closing a blocker does not touch the issue it blocks).
         self._listed: dict[int, Json] = {}
@@ -91,11 +120,6 @@ class GitLabTracker(Tracker):
                 'no GitLab project: set [tracker] project = "group/project" in rollout.toml'
             )
         client = _client(settings)
-        # requests keeps 10 connections per host; more concurrent requests than that would
-        # open and drop a connection each time.
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, settings.concurrency))
-        client.session.mount("https://", adapter)
-        client.session.mount("http://", adapter)
         history = None
         if cache is not None:
             history = HistoryCache(
@@ -109,8 +133,8 @@ class GitLabTracker(Tracker):
     # ------------------------------------------------------------ reading
 
     def project(self) -> Json:
-        with self._reporting(f"reading project {self.project_path}"):
-            return self.client.projects.get(self.project_path, **self._retries()).asdict()
+        what = f"reading project {self.project_path}"
+        return _object(self._request("get", self._api, what=what), self.url, what)
 
     def user(self) -> Json | None:
         """GET /user, once per run. A CI job token may not read it: then None, and only
@@ -130,14 +154,13 @@ class GitLabTracker(Tracker):
             return self._user
 
     def _read_user(self) -> Json | None:
+        what = "reading the token's user"
         try:
-            with self._reporting("reading the token's user"):
-                answer = self.client.http_get("/user", **self._retries())
+            return _object(self._request("get", "/user", what=what), self.url, what)
         except TrackerError:
             if self.client.job_token:
                 return None
             raise
-        return answer if isinstance(answer, dict) else None
 
     def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         wanted = list(dict.fromkeys(iids))
@@ -175,10 +198,8 @@ class GitLabTracker(Tracker):
         found: dict[int, Json] = {}
         for start in range(0, len(iids), PER_PAGE):
             chunk = iids[start : start + PER_PAGE]
-            query = {"iids": chunk, "state": "all", "per_page": PER_PAGE}
-            with self._reporting(f"reading {_issues_named(chunk, self.project_path)}"):
-                for issue in self._project.issues.list(iterator=True, **query, **self._retries()):
-                    found[int(issue.iid)] = issue.asdict()
+            query = {"iids[]": list(chunk), "state": "all", "per_page": PER_PAGE}
+            found.update(self._issues(query, f"reading {_issues_named(chunk, self.project_path)}"))
         self._remember_listed(found.values())
         return found
 
@@ -191,53 +212,52 @@ class GitLabTracker(Tracker):
     ) -> list[Json]:
         params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
         if query.labels:
-            params["labels"] = list(query.labels)
+            params["labels"] = ",".join(query.labels)
         if query.without_labels:
-            params["not"] = {"labels": ",".join(query.without_labels)}
+            params["not[labels]"] = ",".join(query.without_labels)
         if query.milestone is not None:
             params["milestone"] = query.milestone
         if query.updated_after is not None:
             params["updated_after"] = query.updated_after.isoformat()
-        with self._reporting(f"listing the issues of {self.project_path}"):
-            listed = [
-                issue.asdict()
-                for issue in self._project.issues.list(iterator=True, **params, **self._retries())
-            ]
+        listed = list(self._issues(params, f"listing the issues of {self.project_path}").values())
         self._remember_listed(listed)
         if history:
             self.add_history(listed, history, progress)
         return listed
 
+    def _issues(self, params: dict[str, Any], what: str) -> dict[int, Json]:
+        """The issues listed with ``params`` by iid, in GitLab's order, each checked by the
+        one parser of issue JSON. An issue that moved between pages while they were read
+        comes once."""
+        found: dict[int, Json] = {}
+        for data in self._list(f"{self._api}/issues", params, what):
+            try:
+                found.setdefault(issue_from_json(data).iid, data)
+            except TrackerError as error:
+                raise TrackerError(_unexpected(self.url, what, str(error))) from None
+        return found
+
     def note_list(self, iid: int) -> list[Json]:
-        with self._reporting(f"reading the notes of issue #{iid} of {self.project_path}"):
-            return self._notes(iid)
+        return self._notes(iid, f"reading the notes of issue #{iid} of {self.project_path}")
 
     def milestone_list(self) -> list[Json]:
-        with self._reporting(f"listing the milestones of {self.project_path}"):
-            return [
-                m.asdict()
-                for m in self._project.milestones.list(
-                    iterator=True, per_page=PER_PAGE, **self._retries()
-                )
-            ]
+        what = f"listing the milestones of {self.project_path}"
+        return self._list(f"{self._api}/milestones", {"per_page": PER_PAGE}, what)
 
     # ------------------------------------------------------------ writing
 
     def post_note(self, iid: int, body: str) -> Json:
-        # Not retried by python-gitlab: a POST whose answer was lost may have created the
-        # note, so the caller looks for it again before trying once more.
+        # Sent once: a POST whose answer was lost may have created the note, so the caller
+        # looks for it again before trying once more (rollout.posting).
+        what = f"posting a note on issue #{iid} of {self.project_path}"
+        path = f"{self._api}/issues/{iid}/notes"
         try:
-            with self._reporting(f"posting a note on issue #{iid} of {self.project_path}"):
-                issue = self._project.issues.get(iid, lazy=True)
-                note = issue.notes.create(
-                    {"body": body}, retry_transient_errors=False, max_retries=0
-                )
-                return note.asdict()
+            answer = self._request("post", path, what=what, data={"body": body})
+            return _object(answer, self.url, what)
         finally:
             # The note is on the issue, or may be (a lost answer): what the cache kept of
             # the issue is out of date either way.
-            if self.cache is not None:
-                self.cache.forget(iid)
+            self._forget(iid)
 
     def update_issue(
         self,
@@ -254,28 +274,27 @@ class GitLabTracker(Tracker):
             data["remove_labels"] = ",".join(remove_labels)
         if close:
             data["state_event"] = "close"
+        what = f"updating issue #{iid} of {self.project_path}"
         try:
-            with self._reporting(f"updating issue #{iid} of {self.project_path}"):
-                # python-gitlab retries transient failures: the same update again is harmless.
-                return dict(self._project.issues.update(iid, data, **self._retries()))
+            # A PUT: sent again after a lost answer, the same update changes nothing more.
+            answer = self._request("put", f"{self._api}/issues/{iid}", what=what, data=data)
+            return _object(answer, self.url, what)
         finally:
             # Its labels changed, or may have (a lost answer): the cache's entry is stale.
-            if self.cache is not None:
-                self.cache.forget(iid)
+            self._forget(iid)
 
     def create_milestone(self, title: str, start_date: str, due_date: str) -> Json:
         data = {"title": title, "start_date": start_date, "due_date": due_date}
-        with self._reporting(f"creating milestone {title!r} in {self.project_path}"):
-            return self._project.milestones.create(data, **self._retries()).asdict()
+        what = f"creating milestone {title!r} in {self.project_path}"
+        answer = self._request("post", f"{self._api}/milestones", what=what, data=data)
+        return _object(answer, self.url, what)
 
     def update_milestone(self, milestone_id: int, **fields: str) -> Json:
-        with self._reporting(f"updating milestone {milestone_id} of {self.project_path}"):
-            return dict(self._project.milestones.update(milestone_id, fields, **self._retries()))
+        what = f"updating milestone {milestone_id} of {self.project_path}"
+        path = f"{self._api}/milestones/{milestone_id}"
+        return _object(self._request("put", path, what=what, data=dict(fields)), self.url, what)
 
     # ------------------------------------------------------------ internals
-
-    def _retries(self) -> dict[str, Any]:
-        return {"max_retries": self.settings.retries}
 
     def fetch_history(
         self,
@@ -298,6 +317,10 @@ class GitLabTracker(Tracker):
         return fetched
 
     # ------------------------------------------------------------ the history cache
+
+    def _forget(self, iid: int) -> None:
+        if self.cache is not None:
+            self.cache.forget(iid)
 
     def _kept_parts(self, iids: Sequence[int]) -> dict[int, set[str]]:
         return self.cache.parts_kept(iids) if self.cache is not None else {}
@@ -457,43 +480,106 @@ class GitLabTracker(Tracker):
         return data, self._answered.at
 
     def _detail(self, iid: int, kind: str) -> list[Json]:
-        with self._reporting(f"reading the history of issue #{iid} of {self.project_path}"):
-            handle = self._project.issues.get(iid, lazy=True)
-            if kind == "label_events":
-                events = handle.resourcelabelevents.list(
-                    iterator=True, per_page=PER_PAGE, **self._retries()
-                )
-                return [event.asdict() for event in events]
-            if kind == "links":
-                links = handle.links.list(get_all=True, **self._retries())
-                return [link.asdict() for link in links]
-            return self._notes(iid)
+        what = f"reading the history of issue #{iid} of {self.project_path}"
+        if kind == "notes":
+            return self._notes(iid, what)
+        endpoint = "resource_label_events" if kind == "label_events" else kind
+        return self._list(f"{self._api}/issues/{iid}/{endpoint}", {"per_page": PER_PAGE}, what)
 
-    def _notes(self, iid: int) -> list[Json]:
-        handle = self._project.issues.get(iid, lazy=True)
-        notes = handle.notes.list(iterator=True, per_page=PER_PAGE, **self._retries())
-        return [note.asdict() for note in notes]
+    def _notes(self, iid: int, what: str) -> list[Json]:
+        return self._list(f"{self._api}/issues/{iid}/notes", {"per_page": PER_PAGE}, what)
+
+    def _list(self, path: str, params: Mapping[str, Any], what: str) -> list[Json]:
+        """Every page of a list, following GitLab's ``next`` links, and never for ever: a link
+        back to a page already read, or more pages than GitLab announced (MAX_PAGES when it
+        announces none), is an error."""
+        items: list[Json] = []
+        seen: set[str] = set()
+        limit = MAX_PAGES
+        query: Mapping[str, Any] | None = params
+        url: str | None = path
+        while url is not None:
+            if url in seen:
+                raise TrackerError(
+                    f"GitLab's pagination led back to a page already read while {what} "
+                    f"(after {len(seen)} pages); stopped there. Try again later, or ask the "
+                    "GitLab administrators to check the API's pagination"
+                )
+            if len(seen) >= limit:
+                announced = "it announced" if limit < MAX_PAGES else "rollout reads at most"
+                raise TrackerError(
+                    f"GitLab's pagination did not end while {what}: stopped after {len(seen)} "
+                    f"pages, as many as {announced}. Try again later, or ask the GitLab "
+                    "administrators to check the API's pagination"
+                )
+            seen.add(url)
+            response = self._request("get", url, what=what, params=query)
+            page = _json(response, self.url, what)
+            if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+                raise TrackerError(_unexpected(self.url, what, "expected a list of objects"))
+            items.extend(page)
+            # The latest count: a list may grow while it is read.
+            limit = min(_page_count(response) or MAX_PAGES, MAX_PAGES)
+            url, query = self._next_page(response), None
+        return items
+
+    def _next_page(self, response: requests.Response) -> str | None:
+        """The ``next`` link, on the URL rollout was given: a link to another host is taken
+        as a path on ours (python-gitlab's keep_base_url), so the token goes nowhere else."""
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None
+        base, target = urlsplit(self.url), urlsplit(str(link))
+        return urlunsplit((base.scheme, base.netloc, target.path, target.query, ""))
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        """One request through python-gitlab, with its own retries off: _Retrying retries."""
+        log.debug("GitLab: %s", what)
+        with self._reporting(what):
+            return self.client.http_request(
+                verb,
+                path,
+                query_data=dict(params or {}),
+                post_data=dict(data) if data is not None else None,
+                obey_rate_limit=False,
+                retry_transient_errors=False,
+                max_retries=0,
+            )
 
     @contextmanager
     def _reporting(self, what: str) -> Iterator[None]:
         """Turn whatever GitLab or the network did into one TrackerError; ``what`` is what we
         were doing, e.g. "reading issue #42 of group/project"."""
-        log.debug("GitLab: %s", what)
         try:
             yield
         except gitlab.exceptions.GitlabError as error:
-            transient = error.response_code in TRANSIENT or isinstance(
-                error, gitlab.exceptions.GitlabParsingError
-            )
+            code = error.response_code
+            wait = self._http.last_wait() if code in TRANSIENT else None
             raise TrackerError(
-                _explain_gitlab(error, what, self.url, bool(self.client.job_token)),
-                transient=transient,
+                _explain_gitlab(error, what, self.url, wait, bool(self.client.job_token)),
+                # Not worth trying again when GitLab asks for a longer wait than we give.
+                transient=code in TRANSIENT and (wait is None or wait <= MAX_WAIT),
+                retry_after=wait,
             ) from None
         except requests.exceptions.Timeout:
             raise TrackerError(
                 f"GitLab at {self.url} did not answer within {self.settings.timeout:g} s while "
                 f"{what}; try again, or raise [tracker] timeout",
                 transient=True,
+            ) from None
+        except ForeignHost as error:
+            raise TrackerError(
+                f"GitLab at {self.url} sent rollout to another address ({error.origin}) while "
+                f"{what}; rollout sends the token only to GITLAB_URL: set it to GitLab's own "
+                "address",
             ) from None
         except requests.exceptions.RequestException as error:
             raise TrackerError(
@@ -504,9 +590,153 @@ class GitLabTracker(Tracker):
             ) from None
 
 
+class ForeignHost(requests.exceptions.RequestException):
+    """A request (a redirect, mostly) to another scheme, host or port than GitLab's."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(origin)
+        self.origin = origin
+
+
+class _Retrying(requests.adapters.HTTPAdapter):
+    """The transport under python-gitlab: sends reads again after a rate limit, a 5xx or a
+    network failure, waiting as ``Retry-After`` says (seconds or an HTTP date) or backing off,
+    at most ``retries`` times; refuses to send anything (the token) to another origin.
+
+    Writes go out once. What the last answer of this thread asked to wait is kept for the
+    error that python-gitlab raises about it (its exceptions carry no headers).
+    """
+
+    def __init__(
+        self,
+        retries: int,
+        base_url: str,
+        pool_maxsize: int,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(pool_maxsize=max(10, pool_maxsize))
+        self.retries = retries
+        self.origin = _origin(base_url)
+        self._sleep = sleep
+        self._local = threading.local()
+
+    def last_wait(self) -> float | None:
+        wait: float | None = getattr(self._local, "wait", None)
+        return wait
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        origin = _origin(str(request.url))
+        if origin != self.origin:
+            raise ForeignHost(origin)
+        again = str(request.method).upper() in IDEMPOTENT
+        attempt = 0
+        while True:
+            self._local.wait = None
+            try:
+                response = super().send(request, *args, **kwargs)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+                if not again or attempt >= self.retries:
+                    raise
+                self._sleep(_backoff(attempt))
+                attempt += 1
+                continue
+            if response.status_code not in TRANSIENT:
+                return response
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            self._local.wait = wait
+            if not again or attempt >= self.retries or (wait is not None and wait > MAX_WAIT):
+                return response
+            response.close()
+            self._sleep(_backoff(attempt) if wait is None else wait)
+            attempt += 1
+
+
+def _backoff(attempt: int) -> float:
+    """Waits of 0.1, 0.2, 0.4 ... seconds, at most 5, when GitLab did not say how long."""
+    return float(min(0.1 * 2**attempt, 5.0))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _page_count(response: requests.Response) -> int | None:
+    """How many pages GitLab says the list has: X-Total-Pages, else X-Total, else the page
+    number of the rel="last" link; None when it does not say."""
+    headers = response.headers
+    pages = headers.get("X-Total-Pages", "").strip()
+    if pages.isdigit():
+        return max(1, int(pages[:9]))
+    total, per_page = headers.get("X-Total", "").strip(), headers.get("X-Per-Page", "").strip()
+    if total.isdigit() and per_page.isdigit() and int(per_page[:9]) > 0:
+        return max(1, math.ceil(int(total[:12]) / int(per_page[:9])))
+    last = response.links.get("last", {}).get("url")
+    if last:
+        page = parse_qs(urlsplit(str(last)).query).get("page", [""])[0]
+        if page.isdigit():
+            return max(1, int(page[:9]))
+    return None
+
+
+def _json(response: requests.Response, url: str, what: str) -> Any:
+    kind = response.headers.get("Content-Type", "")
+    if "json" not in kind.lower():
+        shown = clean(kind, limit=60) or "no content type"
+        raise TrackerError(
+            f"GitLab at {url} answered with {shown}, not JSON, while {what}; "
+            "check GITLAB_URL (a proxy or a sign-in page answers like this)"
+        )
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError):
+        raise TrackerError(
+            f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again",
+            transient=True,
+        ) from None
+
+
+def _object(response: requests.Response, url: str, what: str) -> Json:
+    answer = _json(response, url, what)
+    if not isinstance(answer, dict):
+        raise TrackerError(_unexpected(url, what, "expected an object"))
+    return answer
+
+
+def _unexpected(url: str, what: str, problem: str) -> str:
+    return f"GitLab at {url} sent unexpected data while {what}: {problem}"
+
+
 def _issues_named(iids: Sequence[int], project: str) -> str:
     names = ", ".join(f"#{iid}" for iid in iids)
     return f"issue{'s' if len(iids) > 1 else ''} {names} of {project}"
+
+
+_NOT_A_WEB_ADDRESS = (
+    "GITLAB_URL (or [tracker] url) is not a web address ({}); "
+    "write it like https://gitlab.example.com"
+)
+_HOST = re.compile(r"[A-Za-z0-9._\-:]+")
+
+
+def base_url(url: str) -> str:
+    """GitLab's address as rollout uses and shows it: without the user:password@ or query
+    (a token there is never sent or printed; the token comes only from GITLAB_TOKEN,
+    CI_JOB_TOKEN or a python-gitlab config section)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # "http://[::1", "http://host:99999"
+        raise TrackerError(_NOT_A_WEB_ADDRESS.format("it does not parse")) from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or not _HOST.fullmatch(host):
+        shown = urlunsplit((parts.scheme, host, parts.path, "", "")) or "empty"
+        raise TrackerError(_NOT_A_WEB_ADDRESS.format(shown))
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def _client(settings: TrackerConfig) -> gitlab.Gitlab:
@@ -514,16 +744,14 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     url = gitlab_url(settings)
     token = os.environ.get("GITLAB_TOKEN")
     job_token = os.environ.get("CI_JOB_TOKEN")
-    options: dict[str, Any] = {
-        "timeout": settings.timeout,
-        "per_page": PER_PAGE,
-        "retry_transient_errors": True,
-    }
+    options: dict[str, Any] = {"timeout": settings.timeout, "per_page": PER_PAGE}
     if token or job_token:
         if not url:
             raise TrackerError("no GitLab URL: set GITLAB_URL or [tracker] url")
+        address = base_url(url)
         credentials = {"private_token": token} if token else {"job_token": job_token}
-        return gitlab.Gitlab(url, **credentials, **options)
+        keep_secret(token or job_token)
+        return gitlab.Gitlab(address, **credentials, **options)
     if settings.gitlab_id:
         try:
             client = gitlab.Gitlab.from_config(settings.gitlab_id)
@@ -536,22 +764,32 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
             raise TrackerError(
                 f"python-gitlab config section {settings.gitlab_id!r}: {error}"
             ) from None
-        client.per_page = PER_PAGE
-        client.retry_transient_errors = True
-        client.timeout = settings.timeout
-        return client
+        for secret in (client.private_token, client.oauth_token, client.job_token):
+            keep_secret(secret)
+        # The same client again, on the address without credentials in it.
+        return gitlab.Gitlab(
+            base_url(client.url),
+            private_token=client.private_token,
+            oauth_token=client.oauth_token,
+            job_token=client.job_token,
+            ssl_verify=client.ssl_verify,
+            api_version=client.api_version,
+            **options,
+        )
     raise TrackerNotSetUp(NO_GITLAB_TOKEN)
 
 
 def _explain_gitlab(
-    error: gitlab.exceptions.GitlabError, what: str, url: str, job_token: bool = False
+    error: gitlab.exceptions.GitlabError,
+    what: str,
+    url: str,
+    wait: float | None = None,
+    job_token: bool = False,
 ) -> str:
     code = error.response_code
-    message = _one_line(str(error.error_message or "")) or "no message"
+    message = _one_line(error.error_message) or "no message"
     # GitLab's messages usually start with the code already ("404 Project Not Found").
-    status = message if message.startswith(str(code)) else f"{code} {message}"
-    if isinstance(error, gitlab.exceptions.GitlabParsingError):
-        return f"GitLab at {url} sent an answer that is not valid JSON while {what}; try again"
+    status = message if code is None or message.startswith(str(code)) else f"{code} {message}"
     if job_token and code in (401, 403, 404):
         return (
             f"GitLab refused the CI job token ({status}) while {what}: a job token cannot use "
@@ -572,12 +810,19 @@ def _explain_gitlab(
         if "project" in message.lower():
             return f"project not found while {what} ({status}); check [tracker] project"
         return f"not found while {what} ({status})"
+    if code in TRANSIENT and wait is not None and wait > MAX_WAIT:
+        return (
+            f"GitLab answered {code} while {what} and asks to wait {wait:.0f} s, longer than "
+            f"rollout waits ({MAX_WAIT:.0f} s); try again later"
+        )
     if code == 429:
         return (
             f"GitLab kept rate limiting ({code}) while {what}, even after retries; try again later"
         )
     if code is not None and code >= 500:
         return f"GitLab answered {status} while {what}, even after retries; try again later"
+    if code is None:
+        return f"GitLab at {url} gave no usable answer while {what} ({status})"
     return f"GitLab refused this while {what} ({status})"
 
 
@@ -589,15 +834,17 @@ def _network_reason(error: requests.exceptions.RequestException) -> str:
     return type(error).__name__
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:200]
+def _one_line(message: object) -> str:
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", errors="replace")
+    return clean(str(message or ""), limit=200)
 
 
 def _server_time(header: str | None) -> datetime | None:
     if not header:
         return None
     try:
-        answered = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
+        answered = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return answered if answered.tzinfo is not None else None

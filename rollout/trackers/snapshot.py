@@ -16,6 +16,8 @@ from typing import Any
 from rollout.config import display_path
 from rollout.errors import IssuesNotFound, TrackerError
 from rollout.files import write_atomically
+from rollout.issues import Milestone, Person, issue_from_json
+from rollout.safety import without_secrets
 from rollout.trackers import (
     HISTORY,
     RECENTLY_CLOSED,
@@ -33,31 +35,31 @@ READ_ONLY = "a snapshot is read-only; use --tracker gitlab to write to GitLab"
 
 class SnapshotTracker(Tracker):
     def __init__(self, data: Json, source: str) -> None:
+        """``data`` as check_snapshot left it: every issue and milestone parsed once."""
         self.data = data
         self.source = source
         self.project_path = str(data["project"].get("path_with_namespace") or source)
         self._by_iid = {int(issue["iid"]): issue for issue in data["issues"]}
+        self._records = {iid: issue_from_json(issue) for iid, issue in self._by_iid.items()}
 
     @classmethod
     def load(cls, path: Path) -> SnapshotTracker:
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as error:
             raise TrackerError(f"cannot read snapshot {path}: {error.strerror or error}") from None
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise TrackerError(f"{path} is not a snapshot file: it is not UTF-8 text") from None
+        except json.JSONDecodeError as error:
             raise TrackerError(f"{path} is not a snapshot file: {error}") from None
-        if not (
-            isinstance(data, dict)
-            and isinstance(data.get("project"), dict)
-            and isinstance(data.get("issues"), list)
-            and all(isinstance(issue, dict) and "iid" in issue for issue in data["issues"])
-        ):
-            raise TrackerError(
-                f'{path} is not a snapshot file: expected {{"project": {{...}}, "issues": [...]}}; '
-                "write one with rollout snapshot"
-            )
+        except RecursionError:
+            raise TrackerError(f"{path} is not a snapshot file: it is nested too deeply") from None
+        try:
+            check_snapshot(data)
+        except TrackerError as error:
+            raise TrackerError(f"{path}: {error}; write it again with rollout snapshot") from None
         return cls(data, display_path(path))
 
     def project(self) -> Json:
@@ -84,9 +86,10 @@ class SnapshotTracker(Tracker):
         progress: Progress | None = None,
     ) -> list[Json]:
         # The file holds every detail already; handing them all over costs nothing.
-        found = [issue for issue in self.data["issues"] if query.matches(issue)]
+        found = [issue for issue in self._records.values() if query.matches(issue)]
         # GitLab's default order: newest first.
-        return sorted(found, key=lambda issue: str(issue.get("created_at", "")), reverse=True)
+        found.sort(key=lambda issue: (issue.created_at, issue.iid), reverse=True)
+        return [self._by_iid[issue.iid] for issue in found]
 
     def fetch_history(
         self,
@@ -126,6 +129,34 @@ class SnapshotTracker(Tracker):
         raise TrackerError(READ_ONLY)
 
 
+def check_snapshot(data: object) -> None:
+    """Raise a TrackerError naming the first thing wrong with a snapshot file's content:
+    its shape, or any issue, milestone or user that GitLab's parser (rollout.issues) refuses."""
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("project"), dict)
+        and isinstance(data.get("issues"), list)
+    ):
+        raise TrackerError('expected {"project": {...}, "issues": [...]}')
+    path = data["project"].get("path_with_namespace")
+    if path is not None and not isinstance(path, str):
+        raise TrackerError("project.path_with_namespace: expected a string")
+    seen: set[int] = set()
+    for issue in data["issues"]:
+        iid = issue_from_json(issue).iid
+        if iid in seen:
+            raise TrackerError(f"issue #{iid} appears twice")
+        seen.add(iid)
+    milestones = data.get("milestones")
+    if milestones is not None and not isinstance(milestones, list):
+        raise TrackerError("milestones: expected a list")
+    for milestone in milestones or ():
+        Milestone.from_json(milestone)
+    user = data.get("user")
+    if user is not None:
+        Person.from_json(user)
+
+
 def take_snapshot(
     tracker: Tracker, state: str, milestone: str | None, now: datetime
 ) -> dict[str, Any]:
@@ -140,7 +171,8 @@ def take_snapshot(
         issues = tracker.list_json(IssueQuery(state, milestone=milestone))
     user = tracker.user()
     return {
-        "project": tracker.project(),
+        # GitLab shows a maintainer the project's runner registration token: not kept.
+        "project": without_secrets(tracker.project()),
         # whose markers count (PRODUCT.md §3); who it is, not the account's other details
         "user": {key: user[key] for key in USER_FIELDS if key in user} if user else None,
         "issues": sorted(issues, key=lambda issue: int(issue["iid"])),
