@@ -160,11 +160,33 @@ def test_reminder_on_the_day_says_today(run, snapshot: Path) -> None:  # type: i
 
 
 def test_post_before_its_date_is_a_draft_and_posting_it_is_refused(run, snapshot: Path) -> None:  # type: ignore[no-untyped-def]
-    draft = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", "post", "--as-of", "2027-01-31")
+    draft = run(
+        "--tracker",
+        f"snapshot:{snapshot}",
+        "announce",
+        "42",
+        "--phase",
+        "post",
+        "--as-of",
+        "2027-01-31",
+    )
     assert draft.exit_code == 0, draft.stderr
     assert draft.stdout.startswith("### Now live: Add a refund macro\n")
-    assert draft.stderr == "warning: a draft: #42 ships on 2027-02-01; the post-announcement can go out from that day on\n"
-    result = run("--tracker", f"snapshot:{snapshot}", "announce", "42", "--phase", "post", "--as-of", "2027-01-31", "--post")
+    assert (
+        draft.stderr
+        == "warning: a draft: #42 ships on 2027-02-01; the post-announcement can go out from that day on\n"
+    )
+    result = run(
+        "--tracker",
+        f"snapshot:{snapshot}",
+        "announce",
+        "42",
+        "--phase",
+        "post",
+        "--as-of",
+        "2027-01-31",
+        "--post",
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
     assert (

@@ -136,7 +136,7 @@ BAD_CONFIGS = [
     ),
     (
         '[announce]\ntargets = "slack"\n',
-        "announce.targets: must be an array of targets like [\"gitlab\", \"slack\"], not a string 'slack'",
+        'announce.targets: must be an array of targets like ["gitlab", "slack"], not a string \'slack\'',
     ),
     (
         '[announce]\npre_stages = ["Development", "Build"]\n',

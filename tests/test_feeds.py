@@ -163,7 +163,9 @@ def test_regenerating_unchanged_inputs_is_byte_identical(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_a_century_of_timed_deployments_regenerates_byte_identical(run: RunCli, workdir: Path) -> None:
+def test_a_century_of_timed_deployments_regenerates_byte_identical(
+    run: RunCli, workdir: Path
+) -> None:
     write_config(workdir, '[schedule]\ntimezone = "Europe/Berlin"\ntime = "09:30"\n')
     args = ["calendar", "--from", "2027-01-01", "--months", "1200", "--out", "feeds"]
     assert run(*args).exit_code == 0

@@ -284,13 +284,17 @@ def test_release_notes_follow_gitlabs_mention_rule(run, evasive: Path, workdir: 
 
 def test_calendar_events_follow_gitlabs_mention_rule(run, evasive: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     assert run("calendar", "--from", "2027-01-01", "--months", "3", "--out", "feeds").exit_code == 0
-    [event] = icalendar.Calendar.from_ical((workdir / "feeds" / "changes.ics").read_bytes()).walk("VEVENT")
+    [event] = icalendar.Calendar.from_ical((workdir / "feeds" / "changes.ics").read_bytes()).walk(
+        "VEVENT"
+    )
     assert_nobody_notified(str(event["SUMMARY"]))
     assert_nobody_notified(str(event["DESCRIPTION"]))
 
 
 @pytest.mark.parametrize("command", [("status",), ("check", "42")])
-def test_terminal_views_follow_gitlabs_mention_rule(run, evasive: Path, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_terminal_views_follow_gitlabs_mention_rule(
+    run, evasive: Path, command: tuple[str, ...]
+) -> None:  # type: ignore[no-untyped-def]
     result = run(*command, "--as-of", "2027-01-20")
     assert result.exit_code in (0, 1), result.stderr
     assert "@all" in result.stdout  # the title is there...
@@ -301,7 +305,11 @@ def test_terminal_views_follow_gitlabs_mention_rule(run, evasive: Path, command:
 @pytest.mark.parametrize("evasion", EVASIONS, ids=lambda evasion: evasion[:50])
 def test_every_format_neutralises_every_evasion(fmt: str, evasion: str) -> None:
     safe = FORMATS[fmt]
-    for text in (safe.inline(evasion), safe.block(f"{evasion}\n{evasion}"), safe.inline(f"a {evasion} b")):
+    for text in (
+        safe.inline(evasion),
+        safe.block(f"{evasion}\n{evasion}"),
+        safe.inline(f"a {evasion} b"),
+    ):
         assert len(text) < 10 * len(evasion) + 100
         if fmt == "html":
             page = Outline()
@@ -325,9 +333,13 @@ def test_an_unclosed_fence_does_not_swallow_the_rest_of_the_note(workdir: Path) 
     state = load_story(POST_STORY)
     state.update_issue(7, 42, title=EVASIVE_TITLE, description=EVASIVE_DESCRIPTION)
     with GitLabServer(state) as server:
-        (workdir / "rollout.toml").write_text('[tracker]\nkind = "gitlab"\nproject = "ops/tracker"\n', encoding="utf-8")
+        (workdir / "rollout.toml").write_text(
+            '[tracker]\nkind = "gitlab"\nproject = "ops/tracker"\n', encoding="utf-8"
+        )
         env = {"GITLAB_URL": server.url, "GITLAB_TOKEN": server.token}
-        result = CliRunner(env=env).invoke(cli, ["announce", "42", "--as-of", "2027-01-05", "--post"])
+        result = CliRunner(env=env).invoke(
+            cli, ["announce", "42", "--as-of", "2027-01-05", "--post"]
+        )
         assert result.exit_code == 0, result.stderr
         [note] = server.state.notes_json(7, 42)
     body = note["body"]

@@ -65,24 +65,41 @@ def gets(server: GitLabServer) -> list[str]:
 
 
 @pytest.mark.parametrize("as_of", ["2027-01-20", "2027-01-05", "2027-02-02"])
-def test_gitlab_and_snapshot_give_identical_check_json(rollout: Rollout, workdir: Path, as_of: str) -> None:
+def test_gitlab_and_snapshot_give_identical_check_json(
+    rollout: Rollout, workdir: Path, as_of: str
+) -> None:
     snapshot = workdir / "tracker.json"
     written = rollout("snapshot", "--out", str(snapshot), "--state", "all")
     assert written.exit_code == 0, written.stderr
     assert written.stderr == f"wrote {snapshot} (17 issues)\n"
 
     live = rollout("--tracker", "gitlab", "check", *ISSUES, "--as-of", as_of, "--json")
-    offline = rollout("--tracker", f"snapshot:{snapshot}", "check", *ISSUES, "--as-of", as_of, "--json")
+    offline = rollout(
+        "--tracker", f"snapshot:{snapshot}", "check", *ISSUES, "--as-of", as_of, "--json"
+    )
     assert live.exit_code == offline.exit_code == 1
     assert live.stdout == offline.stdout
     verdicts = json.loads(live.stdout)
     assert [v["iid"] for v in verdicts] == [int(iid) for iid in ISSUES]
-    assert all([c["id"] for c in v["checks"]] == [
-        "state", "request-type", "stage", "validation", "blockers", "criticality", "ships-on", "milestone",
-    ] for v in verdicts)
+    assert all(
+        [c["id"] for c in v["checks"]]
+        == [
+            "state",
+            "request-type",
+            "stage",
+            "validation",
+            "blockers",
+            "criticality",
+            "ships-on",
+            "milestone",
+        ]
+        for v in verdicts
+    )
 
 
-def test_the_snapshot_keeps_gitlabs_shapes(rollout: Rollout, server: GitLabServer, workdir: Path) -> None:
+def test_the_snapshot_keeps_gitlabs_shapes(
+    rollout: Rollout, server: GitLabServer, workdir: Path
+) -> None:
     snapshot = workdir / "tracker.json"
     rollout("snapshot", "--out", str(snapshot), "--state", "all")
     data = json.loads(snapshot.read_text(encoding="utf-8"))
@@ -103,7 +120,22 @@ def test_recent_snapshot_is_open_issues_plus_those_closed_in_90_days(server: Git
     assert [i["iid"] for i in recent["issues"]] == [*range(101, 118)]
     april = datetime(2027, 4, 7, tzinfo=UTC)  # 108 is now 91 days closed, 113 is 87
     assert [i["iid"] for i in take_snapshot(tracker, "recent", None, now=april)["issues"]] == [
-        101, 102, 103, 104, 105, 106, 107, 109, 110, 111, 112, 113, 114, 115, 116, 117,
+        101,
+        102,
+        103,
+        104,
+        105,
+        106,
+        107,
+        109,
+        110,
+        111,
+        112,
+        113,
+        114,
+        115,
+        116,
+        117,
     ]
     closed = take_snapshot(tracker, "closed", None, now=april)
     assert [i["iid"] for i in closed["issues"]] == [108, 113]
@@ -114,7 +146,9 @@ def test_recent_snapshot_is_open_issues_plus_those_closed_in_90_days(server: Git
 def test_snapshot_filters_are_asked_of_gitlab(server: GitLabServer) -> None:
     tracker = tracker_for(server)
     server.reset_requests()
-    tracker.list_json(IssueQuery("closed", labels=("Customer::Support-EMEA",), milestone="X"), history=())
+    tracker.list_json(
+        IssueQuery("closed", labels=("Customer::Support-EMEA",), milestone="X"), history=()
+    )
     [request] = server.requests
     assert request.query["state"] == ["closed"]
     assert request.query["labels"] == ["Customer::Support-EMEA"]
@@ -140,7 +174,9 @@ def test_checking_one_issue_costs_five_requests(rollout: Rollout, server: GitLab
     assert listing.query["iids[]"] == ["101"]
 
 
-def test_checking_three_issues_lists_them_in_one_request(rollout: Rollout, server: GitLabServer) -> None:
+def test_checking_three_issues_lists_them_in_one_request(
+    rollout: Rollout, server: GitLabServer
+) -> None:
     server.reset_requests()
     rollout("check", "101", "102", "105", "--as-of", "2027-01-20")
     assert len(server.requests) == 1 + 3 * 3 + 1  # and GET /user
@@ -229,7 +265,9 @@ def test_listing_250_issues_costs_three_pages() -> None:
     state = GitLabState()
     state.add_project(PROJECT)
     for iid in range(1, 251):
-        state.add_issue(PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC))
+        state.add_issue(
+            PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
+        )
     with GitLabServer(state) as server:
         tracker = tracker_for(server)
         issues = tracker.list_issues(IssueQuery("opened"), history=())
@@ -283,16 +321,22 @@ def test_persistent_503_gives_up_after_the_retries(rollout: Rollout, server: Git
 
 def test_bad_token_is_rejected(rollout: Rollout) -> None:
     line = error_line(rollout("check", "101", env={"GITLAB_TOKEN": "glpat-wrong"}))
-    assert line.startswith(f"Error: GitLab rejected the token (401 Unauthorized) while reading issue #101 of {PROJECT}")
+    assert line.startswith(
+        f"Error: GitLab rejected the token (401 Unauthorized) while reading issue #101 of {PROJECT}"
+    )
     assert "glpat-wrong" not in line
 
 
-def test_unknown_issue_and_unknown_project(rollout: Rollout, workdir: Path, server: GitLabServer) -> None:
+def test_unknown_issue_and_unknown_project(
+    rollout: Rollout, workdir: Path, server: GitLabServer
+) -> None:
     assert error_line(rollout("check", "999")) == (
         f"Error: issue #999 of {PROJECT} not found (check the issue numbers)"
     )
     other = Rollout(workdir, server, "")
-    (workdir / "rollout.toml").write_text('[tracker]\nkind = "gitlab"\nproject = "nobody/nothing"\n')
+    (workdir / "rollout.toml").write_text(
+        '[tracker]\nkind = "gitlab"\nproject = "nobody/nothing"\n'
+    )
     assert error_line(other("check", "1")) == (
         "Error: project not found while reading issue #1 of nobody/nothing (404 Project Not Found); "
         "check [tracker] project"
@@ -352,12 +396,16 @@ def test_no_token_at_all(rollout: Rollout, monkeypatch: pytest.MonkeyPatch) -> N
         {"kind": "status", "code": 500, "times": 5},
     ],
 )
-def test_the_token_never_appears_even_when_verbose(rollout: Rollout, server: GitLabServer, fault: dict) -> None:
+def test_the_token_never_appears_even_when_verbose(
+    rollout: Rollout, server: GitLabServer, fault: dict
+) -> None:
     server.inject(**fault, match=r"/issues$")
     result = rollout("--verbose", "check", "101", "--as-of", "2027-01-20")
     assert result.exit_code == 2
     assert server.token not in result.stdout + result.stderr
-    assert f"rollout: GitLab: reading issue #101 of {PROJECT}\n" in result.stderr  # --verbose did say more
+    assert (
+        f"rollout: GitLab: reading issue #101 of {PROJECT}\n" in result.stderr
+    )  # --verbose did say more
 
 
 def test_the_token_is_not_in_verbose_success_output(rollout: Rollout, server: GitLabServer) -> None:
@@ -373,8 +421,16 @@ def test_ci_job_token(workdir: Path) -> None:
     with GitLabServer(support_ops(), job_token="ci-job-token-xyz") as server:
         rollout = Rollout(workdir, server)
         result = rollout(
-            "check", "101", "--as-of", "2027-01-20",
-            env={"GITLAB_TOKEN": None, "GITLAB_URL": None, "CI_SERVER_URL": server.url, "CI_JOB_TOKEN": "ci-job-token-xyz"},  # type: ignore[dict-item]
+            "check",
+            "101",
+            "--as-of",
+            "2027-01-20",
+            env={
+                "GITLAB_TOKEN": None,
+                "GITLAB_URL": None,
+                "CI_SERVER_URL": server.url,
+                "CI_JOB_TOKEN": "ci-job-token-xyz",
+            },  # type: ignore[dict-item]
         )
         assert result.exit_code == 0, result.stderr
         assert {r.auth for r in server.requests} == {"JOB-TOKEN"}
@@ -382,9 +438,13 @@ def test_ci_job_token(workdir: Path) -> None:
 
 def test_python_gitlab_config_section(workdir: Path, server: GitLabServer) -> None:
     config_file = workdir / "python-gitlab.cfg"
-    config_file.write_text(f"[global]\ndefault = ops\n\n[ops]\nurl = {server.url}\nprivate_token = {server.token}\n")
+    config_file.write_text(
+        f"[global]\ndefault = ops\n\n[ops]\nurl = {server.url}\nprivate_token = {server.token}\n"
+    )
     (workdir / "rollout.toml").write_text(f'[tracker]\nproject = "{PROJECT}"\ngitlab_id = "ops"\n')
-    result = CliRunner(env={"PYTHON_GITLAB_CFG": str(config_file), "GITLAB_TOKEN": None, "GITLAB_URL": None}).invoke(
+    result = CliRunner(
+        env={"PYTHON_GITLAB_CFG": str(config_file), "GITLAB_TOKEN": None, "GITLAB_URL": None}
+    ).invoke(
         cli, ["--config", str(workdir / "rollout.toml"), "check", "101", "--as-of", "2027-01-20"]
     )
     assert result.exit_code == 0, result.stderr
@@ -394,7 +454,9 @@ def test_snapshot_tracker_refuses_unknown_issues_and_bad_files(run, workdir: Pat
     (workdir / "broken.json").write_text("{", encoding="utf-8")
     result = run("--tracker", "snapshot:broken.json", "check", "1")
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: broken.json is not a snapshot file: Expecting property name")
+    assert result.stderr.startswith(
+        "Error: broken.json is not a snapshot file: Expecting property name"
+    )
     (workdir / "empty.json").write_text('{"project": {}, "issues": []}', encoding="utf-8")
     result = run("--tracker", "snapshot:empty.json", "check", "7")
     assert result.stderr == "Error: issue #7 not found in the snapshot empty.json\n"
