@@ -18,7 +18,7 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
 from rollout.incidents import OpenIncident, open_incidents
-from rollout.issues import Issue, Person, issue_from_json
+from rollout.issues import Issue, Person
 from rollout.markers import Trust
 from rollout.readiness import (
     Assessor,
@@ -159,7 +159,7 @@ def board_issues(
     its sign-off (its label events) shows are worth reading: those follow.
     """
     tracker.prefetch_user()  # build_board will ask whose markers count
-    issues = [issue_from_json(data) for data in tracker.list_json(IssueQuery("opened"), history=())]
+    issues = tracker.list_issues(IssueQuery("opened"), history=())
     return tracker.read_history(board_plan(issues, config, as_of), progress)
 
 

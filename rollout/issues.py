@@ -113,11 +113,6 @@ def issue_from_json(data: Json) -> Issue:
     return _parsed(_issue_label(data), lambda: _issue(_Fields(data)))
 
 
-def issue_iid(data: Json) -> int:
-    """The iid of GitLab's issue JSON, checked."""
-    return _parsed(_issue_label(data), lambda: _Fields(data).integer("iid"))
-
-
 def with_history(issue: Issue, history: Mapping[str, Sequence[Json]]) -> Issue:
     """``issue`` with the label events, links or notes in ``history`` (GitLab's JSON)."""
     parsers = {"label_events": _label_event, "links": _link, "notes": _note}

@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.config import Config
 from rollout.errors import RolloutError
-from rollout.issues import Issue, issue_from_json
+from rollout.issues import Issue
 from rollout.markers import Trust
 from rollout.readiness import (
     DEPLOYMENT_NAMES,
@@ -104,7 +104,7 @@ def candidates(
     """The issues the notes may name, with what of their histories the notes need (see
     notes_plan). The three lists are read at the same time."""
     answers = tracker.list_each(candidate_queries(deployment))
-    listed = [issue_from_json(data) for answer in answers for data in answer]
+    listed = [issue for answer in answers for issue in tracker.records(answer)]
     return tracker.read_history(notes_plan(listed, deployment, config, as_of))
 
 

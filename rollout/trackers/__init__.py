@@ -27,7 +27,6 @@ from rollout.issues import (
     Milestone,
     Note,
     issue_from_json,
-    issue_iid,
     note_from_json,
     with_history,
 )
@@ -186,7 +185,11 @@ class Tracker(ABC):
     # ------------------------------------------------------------ records
 
     def issues(self, iids: Sequence[int], progress: Progress | None = None) -> list[Issue]:
-        return [issue_from_json(data) for data in self.issues_json(iids, progress)]
+        return self.records(self.issues_json(iids, progress))
+
+    def records(self, listed: Iterable[Json]) -> list[Issue]:
+        """The records of issues' JSON as this tracker handed it over."""
+        return [issue_from_json(data) for data in listed]
 
     def issue(self, iid: int) -> Issue:
         return self.issues([iid])[0]
@@ -205,8 +208,8 @@ class Tracker(ABC):
         )
         recent = opened + [
             data
-            for data in closed
-            if (closed_at := issue_from_json(data).closed_at) is not None and closed_at >= since
+            for data, issue in zip(closed, self.records(closed), strict=True)
+            if issue.closed_at is not None and issue.closed_at >= since
         ]
         if history:
             self.add_history(recent, history)
@@ -224,8 +227,9 @@ class Tracker(ABC):
         self, listed: list[Json], parts: Parts, progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
-        iids = [issue_iid(data) for data in listed]
-        fetched = self.fetch_history(iids, parts, progress, versions_of(listed))
+        records = self.records(listed)
+        versions = {issue.iid: issue.updated_at for issue in records}
+        fetched = self.fetch_history([issue.iid for issue in records], parts, progress, versions)
         for data, history in zip(listed, fetched, strict=True):
             data.update(history)
 
@@ -236,8 +240,7 @@ class Tracker(ABC):
         history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Issue]:
-        listed = self.list_json(query, history=history, progress=progress)
-        return [issue_from_json(data) for data in listed]
+        return self.records(self.list_json(query, history=history, progress=progress))
 
     def with_history(
         self,
@@ -288,11 +291,6 @@ class Tracker(ABC):
 
     def milestones(self) -> list[Milestone]:
         return [Milestone.from_json(data) for data in self.milestone_list()]
-
-
-def versions_of(listed: Iterable[Json]) -> dict[int, datetime]:
-    """Each listed issue's updated_at (GitLab's JSON): which version of its history is due."""
-    return {issue.iid: issue.updated_at for issue in map(issue_from_json, listed)}
 
 
 NO_GITLAB_TOKEN = (

@@ -39,7 +39,7 @@ import requests.adapters
 
 from rollout.config import CacheConfig, TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
-from rollout.issues import issue_from_json
+from rollout.issues import Issue, issue_from_json
 from rollout.retry_after import retry_after_seconds
 from rollout.safety import clean, keep_secret
 from rollout.trackers import (
@@ -52,7 +52,6 @@ from rollout.trackers import (
     Tracker,
     gitlab_url,
     parts_for,
-    versions_of,
 )
 from rollout.trackers.cache import HistoryCache, cache_key, cache_path, host_of
 
@@ -101,6 +100,9 @@ class GitLabTracker(Tracker):
         # the cache (closing a blocker does not touch the issue it blocks).
         self._listed: dict[int, Json] = {}
         self._listed_lock = threading.Lock()
+        # The record made of each listed issue's JSON while the list was checked, by the
+        # JSON's identity (the JSON is kept with it), so that it is parsed once.
+        self._records: dict[int, tuple[Json, Issue]] = {}
         # When GitLab answered the request this thread is making (its Date header): the
         # time a history part was fetched, on the clock that stamps updated_at.
         self._answered = threading.local()
@@ -184,7 +186,8 @@ class GitLabTracker(Tracker):
                     "(check the issue numbers)",
                     tuple(missing),
                 )
-            versions = versions_of(found[iid] for iid in wanted)
+            listed = self.records(found[iid] for iid in wanted)
+            versions = {issue.iid: issue.updated_at for issue in listed}
             extras = dict(zip(fresh, self._collect(pending, fresh, HISTORY, progress), strict=True))
         self._keep(pending, versions)
         if known:
@@ -232,10 +235,25 @@ class GitLabTracker(Tracker):
         found: dict[int, Json] = {}
         for data in self._list(f"{self._api}/issues", params, what):
             try:
-                found.setdefault(issue_from_json(data).iid, data)
+                issue = issue_from_json(data)
             except TrackerError as error:
                 raise TrackerError(_unexpected(self.url, what, str(error))) from None
+            if issue.iid not in found:
+                found[issue.iid] = data
+                with self._listed_lock:
+                    self._records[id(data)] = (data, issue)
         return found
+
+    def records(self, listed: Iterable[Json]) -> list[Issue]:
+        return [self._record(data) for data in listed]
+
+    def _record(self, data: Json) -> Issue:
+        """The record made when the issue was listed, unless history was added to its JSON
+        since (the only change made to listed JSON)."""
+        kept = self._records.get(id(data))
+        if kept is not None and kept[0] is data and not any(part in data for part in HISTORY):
+            return kept[1]
+        return issue_from_json(data)
 
     def note_list(self, iid: int) -> list[Json]:
         return self._notes(iid, f"reading the notes of issue #{iid} of {self.project_path}")
