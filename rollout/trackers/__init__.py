@@ -281,6 +281,10 @@ class Tracker(ABC):
         it has read its issues: the request overlaps theirs. Nothing to start by default."""
         return None
 
+    def close(self) -> None:
+        """Let go of what the tracker holds open (connections, the history cache)."""
+        return None
+
     def trust(self, posters: Iterable[str]) -> Trust:
         """Whose markers count (PRODUCT.md §3): the token's own user and ``posters``."""
         user = self.user()

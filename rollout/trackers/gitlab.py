@@ -132,6 +132,11 @@ class GitLabTracker(Tracker):
             )
         return cls(client, settings, settings.project, history)
 
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+        self.client.session.close()
+
     # ------------------------------------------------------------ reading
 
     def project(self) -> Json:
