@@ -35,6 +35,9 @@ from rollout.markers import Trust
 Json = dict[str, Any]
 # Called after each issue's history arrives: (done, total). For progress bars.
 Progress = Callable[[int, int], None]
+# Called with an issue's iid and history as soon as all of its parts are in, while the
+# others' are still on their way.
+Arrived = Callable[[int, Json], None]
 # An issue's history: what is fetched besides the issue itself, one request (or more) each.
 HISTORY = ("label_events", "links", "notes")
 # The parts of the history to fetch: the same for every issue, or chosen issue by issue.
@@ -148,9 +151,11 @@ class Tracker(ABC):
         parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
         """For each issue, a mapping from each of ``parts`` to its JSON list. ``versions``:
-        each issue's updated_at as just listed, which lets a tracker answer from its cache."""
+        each issue's updated_at as just listed, which lets a tracker answer from its cache;
+        ``arrived`` hears of each issue as soon as its history is complete."""
 
     @abstractmethod
     def note_list(self, iid: int) -> list[Json]:
@@ -249,28 +254,27 @@ class Tracker(ABC):
         progress: Progress | None = None,
         then: FollowUp | None = None,
     ) -> list[Issue]:
-        """The issues again, with the ``parts`` of their history fetched; then, when ``then``
-        is given, with the further parts it names for each issue once it has those."""
+        """The issues (distinct) again, with the ``parts`` of their history fetched; then,
+        when ``then`` is given, with the further parts it names for each issue once it has
+        those. Each issue is read, and ``then`` asked, as soon as its first parts are in:
+        that work is done while the other issues' requests are in flight."""
         versions = {issue.iid: issue.updated_at for issue in issues}
-        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress, versions)
-        done = [
-            with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
-        ]
-        if then is None:
-            return done
-        more = {
-            issue.iid: tuple(
-                kind
-                for kind in parts_for(then(issue), issue.iid)
-                if kind not in parts_for(parts, issue.iid)
-            )
-            for issue in done
-        }
-        wanted = [issue for issue in done if more[issue.iid]]
+        given = {issue.iid: issue for issue in issues}
+        done: dict[int, Issue] = {}
+        more: dict[int, tuple[str, ...]] = {}
+
+        def arrived(iid: int, history: Json) -> None:
+            issue = done[iid] = with_history(given[iid], history)
+            if then is not None:
+                first = parts_for(parts, iid)
+                more[iid] = tuple(kind for kind in parts_for(then(issue), iid) if kind not in first)
+
+        self.fetch_history(list(given), parts, progress, versions, arrived)
+        wanted = [done[iid] for iid in given if more.get(iid)]
         if not wanted:
-            return done
+            return [done[issue.iid] for issue in issues]
         completed = {issue.iid: issue for issue in self.with_history(wanted, more)}
-        return [completed.get(issue.iid, issue) for issue in done]
+        return [completed.get(issue.iid, done[issue.iid]) for issue in issues]
 
     def read_history(self, plan: HistoryPlan, progress: Progress | None = None) -> list[Issue]:
         """The plan's issues with the parts of their history it names."""

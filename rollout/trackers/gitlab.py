@@ -45,6 +45,7 @@ from rollout.safety import clean, keep_secret
 from rollout.trackers import (
     HISTORY,
     NO_GITLAB_TOKEN,
+    Arrived,
     IssueQuery,
     Json,
     Parts,
@@ -325,6 +326,7 @@ class GitLabTracker(Tracker):
         parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
         """The ``parts`` of each issue's history: each is a request of its own, and up to
         [tracker] concurrency requests are in flight at a time. With ``versions`` (each
@@ -335,7 +337,7 @@ class GitLabTracker(Tracker):
             blockers = self._submit_blocker_states(pool, cached)
             pending = self._submit_history(pool, iids, parts, cached)
             pending += self._submit_history(pool, self._stale_links(cached, blockers), ["links"])
-            fetched = self._collect(pending, iids, parts, progress, cached)
+            fetched = self._collect(pending, iids, parts, progress, cached, arrived)
         self._keep(pending, versions or {})
         return fetched
 
@@ -479,21 +481,29 @@ class GitLabTracker(Tracker):
         parts: Parts,
         progress: Progress | None,
         cached: Mapping[tuple[int, str], list[Json]] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
         fetched: dict[int, Json] = {iid: {} for iid in iids}
         for (iid, kind), data in (cached or {}).items():
             fetched[iid][kind] = data
         wanted = {iid: len(parts_for(parts, iid)) for iid in fetched}
         done = 0
-        for iid in fetched:
-            if progress is not None and len(fetched[iid]) == wanted[iid]:
-                done += 1
+
+        def complete(iid: int) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
                 progress(done, len(fetched))
+            if arrived is not None:
+                arrived(iid, fetched[iid])
+
+        for iid in fetched:
+            if len(fetched[iid]) == wanted[iid]:
+                complete(iid)
         for iid, kind, future in pending:
             fetched[iid][kind] = future.result()[0]
-            if progress is not None and len(fetched[iid]) == wanted[iid]:
-                done += 1
-                progress(done, len(fetched))
+            if len(fetched[iid]) == wanted[iid]:
+                complete(iid)
         return [fetched[iid] for iid in iids]
 
     def _timed_detail(self, iid: int, kind: str) -> tuple[list[Json], datetime | None]:
