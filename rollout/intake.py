@@ -19,6 +19,7 @@ inert for Markdown (rollout.safety).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from rollout.config import Config
@@ -114,7 +115,10 @@ def triage_tracker(
     ]
     if apply:
         attempts = config.tracker.retries + 1
-        plans = [apply_triage(tracker, plan, trust, attempts) for plan in plans]
+        # Each issue's writes stay in their order (its notes read, its note posted, its
+        # labels changed); the issues are independent, so they are written side by side.
+        with ThreadPoolExecutor(max_workers=config.tracker.concurrency) as pool:
+            plans = list(pool.map(lambda plan: apply_triage(tracker, plan, trust, attempts), plans))
     return plans
 
 
