@@ -28,7 +28,7 @@ from rollout.readiness import (
     open_blockers,
 )
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import HistoryPlan, IssueQuery, Progress, Tracker
+from rollout.trackers import OPEN_ISSUES, HistoryPlan, Progress, Tracker
 from rollout.workflow import (
     STAGES,
     LabelReading,
@@ -159,7 +159,7 @@ def board_issues(
     its sign-off (its label events) shows are worth reading: those follow.
     """
     tracker.prefetch_user()  # build_board will ask whose markers count
-    issues = tracker.list_issues(IssueQuery("opened"), history=())
+    issues = tracker.list_issues(OPEN_ISSUES, history=())
     return tracker.read_history(board_plan(issues, config, as_of), progress)
 
 

@@ -113,6 +113,9 @@ class IssueQuery:
         return self.updated_after is None or issue.updated_at >= self.updated_after
 
 
+OPEN_ISSUES = IssueQuery("opened")
+
+
 class Tracker(ABC):
     """Reads issues in GitLab's JSON shapes; the record-level methods are shared.
 
@@ -283,6 +286,12 @@ class Tracker(ABC):
     def prefetch_user(self) -> None:
         """Start reading the token's user, for a command that will ask whom to trust once
         it has read its issues: the request overlaps theirs. Nothing to start by default."""
+        return None
+
+    def prefetch_list(self, query: IssueQuery) -> None:
+        """Start listing ``query`` (without history), for a command that loads its modules
+        meanwhile: the next list_json of the same query takes that answer. Nothing to start
+        by default."""
         return None
 
     def close(self) -> None:

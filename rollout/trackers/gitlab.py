@@ -97,6 +97,7 @@ class GitLabTracker(Tracker):
         client.session.mount("http://", self._http)
         self._user_lock = threading.Lock()
         self._user: Future[Json | None] | None = None
+        self._prefetched: dict[IssueQuery, Future[list[Json]]] = {}
         # The issues listed in this run, by iid: their current state, for the links kept in
         # the cache (closing a blocker does not touch the issue it blocks).
         self._listed: dict[int, Json] = {}
@@ -219,6 +220,19 @@ class GitLabTracker(Tracker):
         history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Json]:
+        started = self._prefetched.pop(query, None)
+        listed = started.result() if started is not None else self._listing(query)
+        if history:
+            self.add_history(listed, history, progress)
+        return listed
+
+    def prefetch_list(self, query: IssueQuery) -> None:
+        if query not in self._prefetched:
+            pool = ThreadPoolExecutor(max_workers=1)
+            self._prefetched[query] = pool.submit(self._listing, query)
+            pool.shutdown(wait=False)
+
+    def _listing(self, query: IssueQuery) -> list[Json]:
         params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
         if query.labels:
             params["labels"] = ",".join(query.labels)
@@ -230,8 +244,6 @@ class GitLabTracker(Tracker):
             params["updated_after"] = query.updated_after.isoformat()
         listed = list(self._issues(params, f"listing the issues of {self.project_path}").values())
         self._remember_listed(listed)
-        if history:
-            self.add_history(listed, history, progress)
         return listed
 
     def _issues(self, params: dict[str, Any], what: str) -> dict[int, Json]:
