@@ -18,7 +18,7 @@ from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config
 from rollout.durations import Duration
 from rollout.incidents import OpenIncident, open_incidents
-from rollout.issues import Issue, Person, issue_from_json
+from rollout.issues import Issue, Person
 from rollout.markers import Trust
 from rollout.readiness import (
     Assessor,
@@ -28,7 +28,7 @@ from rollout.readiness import (
     open_blockers,
 )
 from rollout.schedule import Deployment, Schedule
-from rollout.trackers import HistoryPlan, IssueQuery, Progress, Tracker
+from rollout.trackers import OPEN_ISSUES, HistoryPlan, Progress, Tracker
 from rollout.workflow import (
     STAGES,
     LabelReading,
@@ -159,7 +159,7 @@ def board_issues(
     its sign-off (its label events) shows are worth reading: those follow.
     """
     tracker.prefetch_user()  # build_board will ask whose markers count
-    issues = [issue_from_json(data) for data in tracker.list_json(IssueQuery("opened"), history=())]
+    issues = tracker.list_issues(OPEN_ISSUES, history=())
     return tracker.read_history(board_plan(issues, config, as_of), progress)
 
 

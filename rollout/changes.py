@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 
 from rollout.config import Config
-from rollout.issues import Issue, issue_from_json
+from rollout.issues import Issue
 from rollout.markers import Trust
 from rollout.readiness import Assessor, Verdict, evaluation_date
 from rollout.trackers import RECENTLY_CLOSED, HistoryPlan, Tracker
@@ -28,10 +28,7 @@ def ready_changes(
     that §6 leaves a chance of shipping then (see Assessor.may_ship_between).
     """
     tracker.prefetch_user()
-    listed = [
-        issue_from_json(data)
-        for data in tracker.list_recent(recent_since(today, config), history=())
-    ]
+    listed = tracker.records(tracker.list_recent(recent_since(today, config), history=()))
     issues = tracker.read_history(changes_plan(listed, config, today, first, last))
     return ready_among(issues, config, today, tracker.trust(config.announce.posters), first, last)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from calendar import monthrange
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -74,7 +75,7 @@ class MonthDay:
 
     def in_year(self, year: int) -> date:
         # A recurring 02-29 falls on the 28th in common years.
-        return date(year, self.month, 1) + relativedelta(day=self.day)
+        return date(year, self.month, min(self.day, monthrange(year, self.month)[1]))
 
     def __str__(self) -> str:
         prefix = f"{self.year:04d}-" if self.year is not None else ""

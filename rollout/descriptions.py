@@ -20,9 +20,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:  # markdown-it-py is loaded when a description is first read
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 # The level of a bold-line heading: below every ATX and setext level.
 BOLD_LEVEL = 6
@@ -51,6 +53,8 @@ class _Heading:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark")
 
 

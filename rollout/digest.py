@@ -21,7 +21,7 @@ from typing import Any
 from rollout.board import Deadline, deadline_order, deadlines_of
 from rollout.config import Config
 from rollout.due import shipped_with
-from rollout.issues import Issue, issue_from_json
+from rollout.issues import Issue
 from rollout.markers import Trust, markers_in
 from rollout.readiness import (
     SHIPPING_STAGES,
@@ -93,7 +93,7 @@ def digest_issues(
     week = week_of(as_of)
     since = schedule.previous_deployment(week).date + timedelta(days=1)
     listed = tracker.list_recent(datetime.combine(since, time(0, 0), tzinfo=zone), history=())
-    issues = [issue_from_json(data) for data in listed]
+    issues = tracker.records(listed)
     vocabulary = Vocabulary.from_config(config)
     deployments = [*_in_week(schedule, week, as_of), _next_after(schedule, as_of)]
     judged = [

@@ -45,7 +45,7 @@ from dateutil.relativedelta import relativedelta
 from rollout.business_days import BusinessCalendar
 from rollout.config import Config
 from rollout.durations import Duration
-from rollout.issues import Issue, Note, issue_from_json
+from rollout.issues import Issue, Note
 from rollout.markers import Trust, markers_in
 from rollout.readiness import SHIPPING_STAGES, Assessor, evaluation_date, may_be_ready
 from rollout.release_notes import ships_with
@@ -148,7 +148,7 @@ def due_issues(
     schedule = Schedule(config)
     first = window_start(as_of, config.announce.post_window, schedule.calendar)
     since = datetime.combine(first, time(0, 0), tzinfo=config.schedule.zone)
-    issues = [issue_from_json(data) for data in tracker.list_recent(since, history=())]
+    issues = tracker.records(tracker.list_recent(since, history=()))
     vocabulary = Vocabulary.from_config(config)
     milestones = deployment_milestones(schedule, as_of)
     judged = [issue for issue in issues if may_be_ready(issue, vocabulary)]

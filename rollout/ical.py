@@ -8,6 +8,7 @@ gets SEQUENCE + 1 and fresh stamps, which is what makes subscribers update it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -220,13 +221,26 @@ def _remember(previous: bytes | None) -> dict[str, _Memory]:
             if name not in _VOLATILE:
                 content.append(line)
         try:
-            stamp = datetime.strptime(found["DTSTAMP"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            stamp = _utc_stamp(found["DTSTAMP"])
             sequence = int(found.get("SEQUENCE", "0"))
             uid = found["UID"]
         except (KeyError, ValueError):
             continue
         memory[uid] = _Memory(tuple(sorted(content)), sequence, stamp)
     return memory
+
+
+def _utc_stamp(text: str) -> datetime:
+    """A DTSTAMP as rollout writes it (20270105T090000Z), read without strptime's cost
+    (a tenth of reading a 100-year feed); anything else as strptime reads it."""
+    found = _STAMP.fullmatch(text)
+    if found is None:
+        return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    year, month, day, hour, minute, second = map(int, found.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+_STAMP = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", re.ASCII)
 
 
 def _years_spanned(events: Sequence[FeedEvent]) -> tuple[date, date]:

@@ -19,18 +19,22 @@ inert for Markdown (rollout.safety).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from rollout.config import Config
 from rollout.errors import RolloutError, TrackerError
 from rollout.issues import Note
 from rollout.markers import TriageMarker, Trust, last_triage
 from rollout.posting import Finder, post_once
-from rollout.render import Templates
 from rollout.safety import FORMATS
 from rollout.trackers import IssueQuery, Tracker
 from rollout.triage import Triager, TriageVerdict, fingerprint, is_new
 from rollout.workflow import STAGES, Vocabulary
+
+if TYPE_CHECKING:  # Jinja is loaded while the new issues are read
+    from rollout.render import Templates
 
 NOTE_TEMPLATE = "triage.md.j2"
 
@@ -93,10 +97,17 @@ def triage_tracker(
     token's user, and the notes of the issues something is missing in."""
     tracker.prefetch_user()
     vocabulary = Vocabulary.from_config(config)
+    query = new_issue_query(vocabulary)
+    if not iids:
+        tracker.prefetch_list(query)
+    if templates is None:  # loaded while the issues are read
+        from rollout.render import Templates
+
+        templates = Templates(config.templates_dir)
     if iids:
         issues = tracker.issues(list(dict.fromkeys(iids)))
     else:
-        listed = tracker.list_issues(new_issue_query(vocabulary), history=())
+        listed = tracker.list_issues(query, history=())
         issues = sorted((i for i in listed if is_new(i, vocabulary)), key=lambda i: i.iid)
     triager = Triager(config)
     verdicts = [triager.triage(issue) for issue in issues]
@@ -107,14 +118,16 @@ def triage_tracker(
     elif not apply:  # --apply reads them right before posting
         wanted = [v.issue for v in verdicts if v.findings]
         notes = {issue.iid: issue.notes for issue in tracker.with_history(wanted, ("notes",))}
-    templates = templates or Templates(config.templates_dir)
     plans = [
         plan_triage(verdict, config, trust, notes.get(verdict.iid), templates)
         for verdict in verdicts
     ]
     if apply:
         attempts = config.tracker.retries + 1
-        plans = [apply_triage(tracker, plan, trust, attempts) for plan in plans]
+        # Each issue's writes stay in their order (its notes read, its note posted, its
+        # labels changed); the issues are independent, so they are written side by side.
+        with ThreadPoolExecutor(max_workers=config.tracker.concurrency) as pool:
+            plans = list(pool.map(lambda plan: apply_triage(tracker, plan, trust, attempts), plans))
     return plans
 
 

@@ -26,7 +26,7 @@ class Person:
 
     @classmethod
     def from_json(cls, data: Json | None) -> Person:
-        return _parsed("user", lambda: _person(_Fields.optional(data, "")))
+        return _parsed("user", lambda: _person(_Fields.optional(data)))
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Milestone:
         label = (
             f"milestone {_shown(data.get('title'))}" if isinstance(data, Mapping) else "milestone"
         )
-        return _parsed(label, lambda: _milestone(_Fields(data, "")))
+        return _parsed(label, lambda: _milestone(_Fields(data)))
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,7 @@ def issue_from_json(data: Json) -> Issue:
     Every field is checked; anything missing, mistyped or impossible is a TrackerError that
     names the issue, the field and the problem.
     """
-    return _parsed(_issue_label(data), lambda: _issue(_Fields(data, "")))
-
-
-def issue_iid(data: Json) -> int:
-    """The iid of GitLab's issue JSON, checked."""
-    return _parsed(_issue_label(data), lambda: _Fields(data, "").integer("iid"))
+    return _parsed(_issue_label(data), lambda: _issue(_Fields(data)))
 
 
 def with_history(issue: Issue, history: Mapping[str, Sequence[Json]]) -> Issue:
@@ -123,7 +118,7 @@ def with_history(issue: Issue, history: Mapping[str, Sequence[Json]]) -> Issue:
     parsers = {"label_events": _label_event, "links": _link, "notes": _note}
 
     def parse() -> Issue:
-        fields = _Fields({**history}, "")
+        fields = _Fields({**history})
         parts = {
             name: tuple(parsers[name](item) for item in fields.items(name)) for name in history
         }
@@ -133,7 +128,7 @@ def with_history(issue: Issue, history: Mapping[str, Sequence[Json]]) -> Issue:
 
 
 def note_from_json(data: Json) -> Note:
-    return _parsed("note", lambda: _note(_Fields(data, "")))
+    return _parsed("note", lambda: _note(_Fields(data)))
 
 
 # --------------------------------------------------------------------------- checking
@@ -175,21 +170,42 @@ def _shown(value: object) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
-class _Fields:
-    """Typed access to one JSON object of the tracker's; errors name the field's path."""
+# A JSON object: a dict, checked first (the Mapping check is slow, and GitLab's are dicts).
+_OBJECTS = (dict, Mapping)
 
-    def __init__(self, data: object, where: str) -> None:
-        if not isinstance(data, Mapping):
-            raise _Invalid(where, f"expected an object, not {_shown(data)}")
+
+class _Fields:
+    """Typed access to one JSON object of the tracker's; errors name the field's path.
+
+    The object is ``key`` (item ``index`` of it) of ``parent``. Its path is put together
+    only for an error message: answers come by the thousand, and mostly have none."""
+
+    def __init__(
+        self,
+        data: object,
+        parent: _Fields | None = None,
+        key: str = "",
+        index: int | None = None,
+    ) -> None:
+        self._parent = parent
+        self._key = key
+        self._index = index
+        if not isinstance(data, _OBJECTS):
+            raise _Invalid(self.where, f"expected an object, not {_shown(data)}")
         self.data = data
-        self.where = where
 
     @classmethod
-    def optional(cls, data: object, where: str) -> _Fields | None:
-        return None if data is None else cls(data, where)
+    def optional(cls, data: object, parent: _Fields | None = None, key: str = "") -> _Fields | None:
+        return None if data is None else cls(data, parent, key)
+
+    @property
+    def where(self) -> str:
+        where = self._parent._path(self._key) if self._parent is not None else self._key
+        return where if self._index is None else f"{where}[{self._index}]"
 
     def _path(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
+        where = self.where
+        return f"{where}.{key}" if where else key
 
     def _bad(self, key: str, expected: str) -> _Invalid:
         if key not in self.data:
@@ -260,7 +276,7 @@ class _Fields:
         raise self._bad(key, "a date (YYYY-MM-DD)")
 
     def obj(self, key: str) -> _Fields | None:
-        return _Fields.optional(self.data.get(key), self._path(key))
+        return _Fields.optional(self.data.get(key), self, key)
 
     def items(self, key: str) -> list[_Fields]:
         values = self.data.get(key)
@@ -268,7 +284,7 @@ class _Fields:
             return []
         if not isinstance(values, list):
             raise self._bad(key, "a list")
-        return [_Fields(value, f"{self._path(key)}[{index}]") for index, value in enumerate(values)]
+        return [_Fields(value, self, key, index) for index, value in enumerate(values)]
 
     def strings(self, key: str) -> list[object]:
         values = self.data.get(key)
@@ -309,7 +325,7 @@ def _issue(fields: _Fields) -> Issue:
         description=fields.text("description"),
         state=fields.choice("state", ("opened", "closed")),
         labels=tuple(
-            _label_name(label, f"labels[{index}]")
+            _label_name(label, fields, index)
             for index, label in enumerate(fields.strings("labels"))
         ),
         author=_person(fields.obj("author")),
@@ -327,11 +343,11 @@ def _issue(fields: _Fields) -> Issue:
     )
 
 
-def _label_name(label: object, where: str) -> str:
+def _label_name(label: object, issue: _Fields, index: int) -> str:
     # with_labels_details=true gives objects instead of names
     if isinstance(label, str):
         return label
-    return _Fields(label, where).text("name", required=True)
+    return _Fields(label, issue, "labels", index).text("name", required=True)
 
 
 def _label_event(fields: _Fields) -> LabelEvent:

@@ -47,6 +47,8 @@ DEPLOYMENT_NAMES = {
 SHIPPING_STAGES = ("implementation", "completed")
 # A ships-on search that finds nothing in this many deployments gives up.
 _SEARCH_LIMIT = 120
+# The earliest and the latest ships-on date §6 leaves an issue (the latest None: no date).
+ShipWindow = tuple[date, date | None]
 # GitLab moves an issue's updated_at with every label change, and with a note at most once a
 # minute (PRODUCT.md §9): so no sign-off or announcement is later than updated_at plus this.
 _TOUCH_DELAY = timedelta(minutes=2)
@@ -142,6 +144,8 @@ class Assessor:
         self.trust = trust
         self.vocabulary = Vocabulary.from_config(config)
         self.zone = config.schedule.zone
+        # ship_window's answers, by the issue's identity (the issue is kept with it).
+        self._windows: dict[tuple[int, date, bool], tuple[Issue, ShipWindow | None]] = {}
 
     # ------------------------------------------------------------------ verdict
 
@@ -198,48 +202,63 @@ class Assessor:
         ships-on date from ``first`` to ``last`` (either open), whatever the parts of its
         history not read yet say: False only when what is known rules that out, so that
         the rest need not be read. ``label_events``: the issue's label events are read (its
-        sign-off is known); else only its labels, state and dates are.
+        sign-off is known); else only its labels, state and dates are."""
+        window = self.ship_window(issue, day, label_events=label_events)
+        if window is None:
+            return False
+        earliest, latest = window
+        if last is not None and earliest > last:
+            return False
+        return first is None or latest is None or latest >= first
+
+    def ship_window(
+        self, issue: Issue, day: date, *, label_events: bool = False
+    ) -> ShipWindow | None:
+        """The ships-on dates that §6, judged on ``day``, leaves the issue whatever the
+        parts of its history not read yet say; None when it cannot be ready. Remembered
+        per issue and day: the site asks for a dozen deployments, mostly on the same day.
 
         The sign-off and the announcement date come from the history, but lie between the
         issue's creation and its updated_at (every label change and note moves it), and
         the ships-on rule gives a later date for a later sign-off or announcement: the
         rule applied to the earliest and to the latest they can be bounds the date.
         """
+        key = (id(issue), day, label_events)
+        kept = self._windows.get(key)
+        if kept is None or kept[0] is not issue:
+            kept = self._windows[key] = (issue, self._ship_window(issue, day, label_events))
+        return kept[1]
+
+    def _ship_window(self, issue: Issue, day: date, label_events: bool) -> ShipWindow | None:
         reading = read_labels(issue.labels, self.vocabulary)
         kind = reading.request_type
         if not issue.is_open and reading.stage != "completed":
-            return False
+            return None
         if kind not in ("bug", "feature", "administrative") or reading.stage not in SHIPPING_STAGES:
-            return False
+            return None
         if reading.criticality is None or reading.deployment_type is None:
-            return False
+            return None
         if kind == "administrative":
             signed = reading.has_validation("skipped")
         else:
             signed = reading.has_validation("received") and not reading.has_validation("rejected")
         if not signed:
-            return False
+            return None
         if reading.deployment_type in ("exception", "special"):
-            earliest = latest = issue.due_date
-            if earliest is None:
-                return False
-        else:
-            created = local_date(issue.created_at, self.zone)
-            touched = local_date(issue.updated_at + _TOUCH_DELAY, self.zone)
-            signed_first = signed_last = None
-            if label_events:
-                signoff = self.signoff(issue)
-                if not signoff.given or signoff.at is None:
-                    return False
-                signed_first = signed_last = local_date(signoff.at, self.zone)
-            soonest = self._dated(reading, signed_first or created, min(day, created), day).day
-            if soonest is None:
-                return False  # not even the earliest sign-off and announcement find a date
-            earliest = soonest
-            latest = self._dated(reading, signed_last or touched, max(day, touched), day).day
-        if last is not None and earliest > last:
-            return False
-        return first is None or latest is None or latest >= first
+            return None if issue.due_date is None else (issue.due_date, issue.due_date)
+        created = local_date(issue.created_at, self.zone)
+        touched = local_date(issue.updated_at + _TOUCH_DELAY, self.zone)
+        signed_first = signed_last = None
+        if label_events:
+            signoff = self.signoff(issue)
+            if not signoff.given or signoff.at is None:
+                return None
+            signed_first = signed_last = local_date(signoff.at, self.zone)
+        earliest = self._dated(reading, signed_first or created, min(day, created), day).day
+        if earliest is None:
+            return None  # not even the earliest sign-off and announcement find a date
+        latest = self._dated(reading, signed_last or touched, max(day, touched), day).day
+        return earliest, latest
 
     def reads_announcements(self, issue: Issue) -> bool:
         """Whether the issue's verdict depends on its notes: the ships-on rule of a signed

@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 
 from rollout.config import Config
 from rollout.errors import RolloutError
-from rollout.issues import Issue, issue_from_json
+from rollout.issues import Issue
 from rollout.markers import Trust
 from rollout.readiness import (
     DEPLOYMENT_NAMES,
@@ -65,13 +65,18 @@ def candidate_queries(deployment: Deployment) -> list[IssueQuery]:
 
 
 def notes_plan(
-    listed: Iterable[Issue], deployment: Deployment, config: Config, as_of: date
+    listed: Iterable[Issue],
+    deployment: Deployment,
+    config: Config,
+    as_of: date,
+    assessor: Assessor | None = None,
 ) -> HistoryPlan:
     """Of the listed issues, once each, those the notes may name, and what of their
     histories to read: the ones in the milestone (shipped or slipped) and those §6 leaves a
     chance of shipping on its date (see Assessor.may_ship_between); their label events
-    first, then links and notes only where they can still change the notes."""
-    assessor = Assessor(config)
+    first, then links and notes only where they can still change the notes. The plans of
+    several deployments share an ``assessor``, which judges each issue once per day."""
+    assessor = assessor or Assessor(config)
 
     def may_ship(issue: Issue, label_events: bool) -> bool:
         day = judging_day(issue, deployment, as_of, config, assessor.vocabulary)
@@ -104,7 +109,7 @@ def candidates(
     """The issues the notes may name, with what of their histories the notes need (see
     notes_plan). The three lists are read at the same time."""
     answers = tracker.list_each(candidate_queries(deployment))
-    listed = [issue_from_json(data) for answer in answers for data in answer]
+    listed = [issue for answer in answers for issue in tracker.records(answer)]
     return tracker.read_history(notes_plan(listed, deployment, config, as_of))
 
 

@@ -79,7 +79,9 @@ class Schedule:
 
         Skipped periods yield nothing, so the list can be shorter than ``months``.
         """
-        first = start.replace(day=1)
+        return list(self._range(start.replace(day=1), months))
+
+    def _range(self, first: date, months: int) -> list[Deployment]:
         found = self._ranges.get((first, months))
         if found is None:
             found = [
@@ -89,7 +91,7 @@ class Schedule:
             ]
             self._check_increasing(found)
             self._ranges[(first, months)] = found
-        return list(found)
+        return found
 
     def skipped(self, start: date, months: int = 12) -> list[Override]:
         """The overrides that skip a period among the ``months`` from the month of ``start``."""
@@ -99,12 +101,13 @@ class Schedule:
 
     def iter_from(self, day: date) -> Iterator[Deployment]:
         """Deployments on or after ``day``, in order (periods from the month before it)."""
-        month = day.replace(day=1) - relativedelta(months=1)
+        # Plain date arithmetic: the ships-on rule asks this for every issue it judges.
+        month = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         for _ in range(0, _SEARCH_MONTHS, 12):
-            for deployment in self.deployments(month, 12):
+            for deployment in self._range(month, 12):
                 if deployment.date >= day:
                     yield deployment
-            month += relativedelta(years=1)
+            month = month.replace(year=month.year + 1)
 
     # ---------------------------------------------------------------- lookups
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import groupby
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from rollout.business_days import BusinessCalendar
@@ -37,12 +39,18 @@ PRIORITIES = {"1": "urgent", "2": "high", "3": "medium", "4": "low"}
 
 
 class Vocabulary:
-    """The label names of one tracker: prefixes and the values rollout understands."""
+    """The label names of one tracker: prefixes and the values rollout understands.
+
+    It remembers what it read: a run asks for the reading of the same few label sets, and
+    for the timeline of the same issue, many times over (board, verdict, plans)."""
 
     def __init__(self, prefixes: LabelPrefixes, values: LabelValues) -> None:
         self.prefixes = prefixes
         self.values = values
         self._roles: dict[tuple[str, str], str] = {}
+        self._readings: dict[tuple[str, ...], LabelReading] = {}
+        # By the identity of an issue's label events, which are kept alive here with it.
+        self._timelines: dict[int, tuple[Sequence[LabelEvent], Timeline]] = {}
         groups = {
             prefixes.stage: STAGES,
             prefixes.validation: VALIDATIONS,
@@ -56,7 +64,7 @@ class Vocabulary:
 
     @classmethod
     def from_config(cls, config: Config) -> Vocabulary:
-        return cls(config.labels, config.label_values)
+        return _vocabulary(config.labels, config.label_values)
 
     def name(self, role: str) -> str:
         """The value rollout writes for a role, e.g. "Development" for "development"."""
@@ -78,6 +86,38 @@ class Vocabulary:
 
     def stage_of(self, label: str | None) -> str | None:
         return self.role(self.prefixes.stage, label) if label else None
+
+    def reading(self, labels: Iterable[str]) -> LabelReading:
+        key = tuple(labels)
+        found = self._readings.get(key)
+        if found is None:
+            found = _remember(self._readings, key, _read(key, self))
+        return found
+
+    def timeline(self, events: Sequence[LabelEvent]) -> Timeline:
+        found = self._timelines.get(id(events))
+        if found is None or found[0] is not events:
+            found = _remember(self._timelines, id(events), (events, build_timeline(events, self)))
+        return found[1]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+# What a vocabulary remembers of each kind, at most: a long-lived process forgets the oldest.
+_REMEMBERED = 20_000
+
+
+def _remember(memory: dict[K, V], key: K, value: V) -> V:
+    if len(memory) >= _REMEMBERED:
+        del memory[next(iter(memory))]
+    memory[key] = value
+    return value
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(prefixes: LabelPrefixes, values: LabelValues) -> Vocabulary:
+    """One vocabulary per label config, so that what it remembers is shared."""
+    return Vocabulary(prefixes, values)
 
 
 def _unknown(role: str) -> bool:
@@ -136,6 +176,10 @@ class LabelReading:
 
 
 def read_labels(labels: Iterable[str], vocabulary: Vocabulary) -> LabelReading:
+    return vocabulary.reading(labels)
+
+
+def _read(labels: tuple[str, ...], vocabulary: Vocabulary) -> LabelReading:
     prefixes = vocabulary.prefixes
 
     def roles(prefix: str) -> tuple[str, ...]:
@@ -269,21 +313,12 @@ def build_timeline(events: Sequence[LabelEvent], vocabulary: Vocabulary) -> Time
             if value is not None:
                 validation.append(ValidationChange(at, value, event.action == "add", event.user))
 
-        present = {
-            stage: when
-            for label, when in labels.items()
-            if (stage := vocabulary.stage_of(label)) is not None
-        }
         who = batch[-1].user
         new: str | None
         if added_stages:
             new, who = added_stages[-1]
-        elif current in present:
-            new = current
-        elif present:  # the current stage label went; another (Free tier) remains
-            new = max(present, key=lambda stage: present[stage])
         else:
-            new = None
+            new = _remaining_stage(labels, current, vocabulary)
         if new == current:
             continue  # re-adding the label it already has is no change of stage
         if spans and spans[-1].left_at is None:
@@ -294,8 +329,25 @@ def build_timeline(events: Sequence[LabelEvent], vocabulary: Vocabulary) -> Time
     return Timeline(tuple(spans), tuple(validation))
 
 
+def _remaining_stage(
+    labels: dict[str, datetime], current: str | None, vocabulary: Vocabulary
+) -> str | None:
+    """The stage after an edit that added no stage label: the current one while its label
+    stays, else the latest added of those left (Free tier allows several), else none."""
+    present = {
+        stage: when
+        for label, when in labels.items()
+        if (stage := vocabulary.stage_of(label)) is not None
+    }
+    if current in present:
+        return current
+    if present:
+        return max(present, key=lambda stage: present[stage])
+    return None
+
+
 def timeline_of(issue: Issue, vocabulary: Vocabulary) -> Timeline:
-    return build_timeline(issue.label_events, vocabulary)
+    return vocabulary.timeline(issue.label_events)
 
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:

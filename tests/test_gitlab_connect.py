@@ -1,8 +1,15 @@
-"""Connecting to GitLab: a URL that is not one, and the CI job token GitLab will not take."""
+"""Connecting to GitLab: a URL that is not one, the CI job token GitLab will not take, and
+the proxy the environment names."""
 
 from __future__ import annotations
 
+import http.client
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -63,3 +70,62 @@ def test_gitlab_refusing_a_ci_job_token_says_what_to_use_instead(workdir: Path) 
         "set GITLAB_TOKEN to an access token with the api scope\n"
     )
     assert "job-xyz" not in stderr
+
+
+@contextmanager
+def forwarding_proxy() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP proxy on 127.0.0.1 that forwards GET requests and records their URLs."""
+    seen: list[str] = []
+
+    class Forward(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            target = urlsplit(self.path)
+            upstream = http.client.HTTPConnection(target.netloc, timeout=10)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+            upstream.request("GET", f"{target.path}?{target.query}", headers=headers)
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}", seen
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+def test_every_request_goes_through_the_environments_proxy_unless_no_proxy_names_gitlab(
+    workdir: Path, bypassed: bool
+) -> None:
+    with (
+        GitLabServer(load_story(STORY.read_text(encoding="utf-8"))) as server,
+        forwarding_proxy() as (
+            proxy,
+            seen,
+        ),
+    ):
+        env = {
+            "GITLAB_URL": server.url,
+            "GITLAB_TOKEN": server.token,
+            "HTTP_PROXY": proxy,
+            "NO_PROXY": "127.0.0.1" if bypassed else "",
+        }
+        code, stdout, _ = check(workdir, env)
+        made = len(server.requests)
+    assert code in (0, 1) and stdout
+    assert made > 3  # the list, the history, the token's user
+    assert len(seen) == (0 if bypassed else made)

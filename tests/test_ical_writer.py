@@ -130,3 +130,38 @@ def test_an_event_changes_only_when_its_content_does(event: FeedEvent, summary: 
     later = feed([changed], previous=first)
     component = icalendar.Calendar.from_ical(later).walk("VEVENT")[0]
     assert component["SEQUENCE"] == 1
+
+
+def _strptime_stamp(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(timezones=st.just(UTC)).map(lambda moment: f"{moment:%Y%m%dT%H%M%SZ}"),
+    st.integers(0, 16),
+    st.sampled_from(["", "\u0663", " ", "0", "9", "T", "Z", "00"]),
+)
+def test_the_previous_feeds_stamp_is_read_as_strptime_reads_it(
+    stamp: str, at: int, replacement: str
+) -> None:
+    # rollout reads its own DTSTAMPs without strptime, for speed: a stamp strptime reads is
+    # kept for an unchanged event, one it does not read leaves the event no memory.
+    text = stamp[:at] + replacement + stamp[at + 1 :]
+    event = FeedEvent("e-1@rollout.example", "Deployment", "", date(2027, 1, 5), date(2027, 1, 6))
+    written = f"DTSTAMP:{NOW:%Y%m%dT%H%M%SZ}".encode()
+    previous = feed([event]).replace(written, f"DTSTAMP:{text}".encode())
+    later = build_feed(
+        name="Deployments",
+        uid="calendar-test@rollout.local",
+        timezone="UTC",
+        refresh=timedelta(hours=12),
+        events=[event],
+        previous=previous,
+        now=NOW + timedelta(days=1),
+    )
+    kept = _strptime_stamp(text) or NOW + timedelta(days=1)
+    assert f"DTSTAMP:{kept:%Y%m%dT%H%M%SZ}\r\n".encode() in later

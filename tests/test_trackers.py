@@ -276,6 +276,22 @@ def test_listing_250_issues_costs_three_pages() -> None:
         assert [r.query.get("page", ["1"]) for r in server.requests] == [["1"], ["2"], ["3"]]
 
 
+def test_a_list_started_early_is_read_once_and_given_to_the_list_asked_for(
+    server: GitLabServer,
+) -> None:
+    tracker = tracker_for(server)
+    opened = IssueQuery("opened")
+    expected = tracker.list_json(opened, history=())
+    server.reset_requests()
+    tracker.prefetch_list(opened)
+    tracker.prefetch_list(opened)  # once is enough
+    assert tracker.list_json(opened, history=()) == expected
+    assert tracker.list_json(IssueQuery("closed"), history=()) != expected
+    assert [r.query.get("state") for r in server.requests] == [["opened"], ["closed"]]
+    assert tracker.list_json(opened, history=()) == expected  # a later list reads again
+    assert len(server.requests) == 3
+
+
 # ------------------------------------------------------------------ faults
 
 

@@ -132,13 +132,15 @@ class App:
         from rollout.trackers import open_tracker
 
         spec = self.tracker
-        return open_tracker(
+        tracker = open_tracker(
             self.config,
             spec.kind if spec else None,
             spec.path if spec else None,
             cache=cache and not self.no_cache,
             warn=warn,
         )
+        click.get_current_context().call_on_close(tracker.close)
+        return tracker
 
     @property
     def config(self) -> Config:

@@ -40,8 +40,7 @@ def status(app: App, as_of: date | None, as_json: bool) -> None:
       rollout status --as-of 2027-01-20
       rollout --tracker gitlab status --json > board.json
     """
-    from rollout.board import board_issues, build_board
-    from rollout.views.status import board_json, board_text
+    from rollout.trackers import OPEN_ISSUES
 
     config = app.config
     today = today_in(config)
@@ -49,6 +48,10 @@ def status(app: App, as_of: date | None, as_json: bool) -> None:
     # Incidents are judged now, or at the end of another --as-of day.
     now = datetime.now(config.schedule.zone) if day == today else None
     tracker = app.tracker_for()
+    tracker.prefetch_list(OPEN_ISSUES)  # read while the board's modules load
+    from rollout.board import board_issues, build_board
+    from rollout.views.status import board_json, board_text
+
     with fetch_progress("Fetching issues") as progress:
         issues = board_issues(tracker, config, day, progress)
     board = build_board(config, issues, day, tracker.trust(config.announce.posters), now=now)

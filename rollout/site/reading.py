@@ -20,8 +20,9 @@ from dateutil.relativedelta import relativedelta
 from rollout.board import board_plan
 from rollout.changes import changes_plan, recent_since
 from rollout.config import Config
-from rollout.issues import Issue, issue_from_json
+from rollout.issues import Issue
 from rollout.markers import Trust
+from rollout.readiness import Assessor
 from rollout.release_notes import candidate_queries, notes_plan
 from rollout.schedule import Deployment
 from rollout.trackers import HistoryPlan, IssueQuery, Json, Tracker
@@ -58,8 +59,8 @@ def read_tracker(
     answers = dict(zip(lists, tracker.list_each(lists), strict=True))
     records: dict[int, Issue] = {}
     for listed in answers.values():
-        for data in listed:
-            records.setdefault(int(data["iid"]), issue_from_json(data))
+        for issue in tracker.records(listed):
+            records.setdefault(issue.iid, issue)
 
     def answer(query: IssueQuery) -> list[Json]:
         """What the tracker would list for one of the notes' queries, from the pool."""
@@ -80,9 +81,10 @@ def read_tracker(
     last = first + relativedelta(months=months, days=-1)
     board = board_plan(open_issues, config, as_of)
     changes = changes_plan([*open_issues, *closed_recently], config, as_of, first, last)
+    judge = Assessor(config)
     notes = {
         deployment.date: notes_plan(
-            issues_of(candidate_queries(deployment)), deployment, config, as_of
+            issues_of(candidate_queries(deployment)), deployment, config, as_of, judge
         )
         for deployment in shown
     }

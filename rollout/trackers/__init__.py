@@ -27,7 +27,6 @@ from rollout.issues import (
     Milestone,
     Note,
     issue_from_json,
-    issue_iid,
     note_from_json,
     with_history,
 )
@@ -36,6 +35,9 @@ from rollout.markers import Trust
 Json = dict[str, Any]
 # Called after each issue's history arrives: (done, total). For progress bars.
 Progress = Callable[[int, int], None]
+# Called with an issue's iid and history as soon as all of its parts are in, while the
+# others' are still on their way.
+Arrived = Callable[[int, Json], None]
 # An issue's history: what is fetched besides the issue itself, one request (or more) each.
 HISTORY = ("label_events", "links", "notes")
 # The parts of the history to fetch: the same for every issue, or chosen issue by issue.
@@ -111,6 +113,9 @@ class IssueQuery:
         return self.updated_after is None or issue.updated_at >= self.updated_after
 
 
+OPEN_ISSUES = IssueQuery("opened")
+
+
 class Tracker(ABC):
     """Reads issues in GitLab's JSON shapes; the record-level methods are shared.
 
@@ -149,9 +154,11 @@ class Tracker(ABC):
         parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
         """For each issue, a mapping from each of ``parts`` to its JSON list. ``versions``:
-        each issue's updated_at as just listed, which lets a tracker answer from its cache."""
+        each issue's updated_at as just listed, which lets a tracker answer from its cache;
+        ``arrived`` hears of each issue as soon as its history is complete."""
 
     @abstractmethod
     def note_list(self, iid: int) -> list[Json]:
@@ -186,7 +193,11 @@ class Tracker(ABC):
     # ------------------------------------------------------------ records
 
     def issues(self, iids: Sequence[int], progress: Progress | None = None) -> list[Issue]:
-        return [issue_from_json(data) for data in self.issues_json(iids, progress)]
+        return self.records(self.issues_json(iids, progress))
+
+    def records(self, listed: Iterable[Json]) -> list[Issue]:
+        """The records of issues' JSON as this tracker handed it over."""
+        return [issue_from_json(data) for data in listed]
 
     def issue(self, iid: int) -> Issue:
         return self.issues([iid])[0]
@@ -205,8 +216,8 @@ class Tracker(ABC):
         )
         recent = opened + [
             data
-            for data in closed
-            if (closed_at := issue_from_json(data).closed_at) is not None and closed_at >= since
+            for data, issue in zip(closed, self.records(closed), strict=True)
+            if issue.closed_at is not None and issue.closed_at >= since
         ]
         if history:
             self.add_history(recent, history)
@@ -224,8 +235,9 @@ class Tracker(ABC):
         self, listed: list[Json], parts: Parts, progress: Progress | None = None
     ) -> None:
         """Fetch the ``parts`` of the history of issues listed without it, into their JSON."""
-        iids = [issue_iid(data) for data in listed]
-        fetched = self.fetch_history(iids, parts, progress, versions_of(listed))
+        records = self.records(listed)
+        versions = {issue.iid: issue.updated_at for issue in records}
+        fetched = self.fetch_history([issue.iid for issue in records], parts, progress, versions)
         for data, history in zip(listed, fetched, strict=True):
             data.update(history)
 
@@ -236,8 +248,7 @@ class Tracker(ABC):
         history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Issue]:
-        listed = self.list_json(query, history=history, progress=progress)
-        return [issue_from_json(data) for data in listed]
+        return self.records(self.list_json(query, history=history, progress=progress))
 
     def with_history(
         self,
@@ -246,28 +257,27 @@ class Tracker(ABC):
         progress: Progress | None = None,
         then: FollowUp | None = None,
     ) -> list[Issue]:
-        """The issues again, with the ``parts`` of their history fetched; then, when ``then``
-        is given, with the further parts it names for each issue once it has those."""
+        """The issues (distinct) again, with the ``parts`` of their history fetched; then,
+        when ``then`` is given, with the further parts it names for each issue once it has
+        those. Each issue is read, and ``then`` asked, as soon as its first parts are in:
+        that work is done while the other issues' requests are in flight."""
         versions = {issue.iid: issue.updated_at for issue in issues}
-        fetched = self.fetch_history([issue.iid for issue in issues], parts, progress, versions)
-        done = [
-            with_history(issue, history) for issue, history in zip(issues, fetched, strict=True)
-        ]
-        if then is None:
-            return done
-        more = {
-            issue.iid: tuple(
-                kind
-                for kind in parts_for(then(issue), issue.iid)
-                if kind not in parts_for(parts, issue.iid)
-            )
-            for issue in done
-        }
-        wanted = [issue for issue in done if more[issue.iid]]
+        given = {issue.iid: issue for issue in issues}
+        done: dict[int, Issue] = {}
+        more: dict[int, tuple[str, ...]] = {}
+
+        def arrived(iid: int, history: Json) -> None:
+            issue = done[iid] = with_history(given[iid], history)
+            if then is not None:
+                first = parts_for(parts, iid)
+                more[iid] = tuple(kind for kind in parts_for(then(issue), iid) if kind not in first)
+
+        self.fetch_history(list(given), parts, progress, versions, arrived)
+        wanted = [done[iid] for iid in given if more.get(iid)]
         if not wanted:
-            return done
+            return [done[issue.iid] for issue in issues]
         completed = {issue.iid: issue for issue in self.with_history(wanted, more)}
-        return [completed.get(issue.iid, issue) for issue in done]
+        return [completed.get(issue.iid, done[issue.iid]) for issue in issues]
 
     def read_history(self, plan: HistoryPlan, progress: Progress | None = None) -> list[Issue]:
         """The plan's issues with the parts of their history it names."""
@@ -276,6 +286,16 @@ class Tracker(ABC):
     def prefetch_user(self) -> None:
         """Start reading the token's user, for a command that will ask whom to trust once
         it has read its issues: the request overlaps theirs. Nothing to start by default."""
+        return None
+
+    def prefetch_list(self, query: IssueQuery) -> None:
+        """Start listing ``query`` (without history), for a command that loads its modules
+        meanwhile: the next list_json of the same query takes that answer. Nothing to start
+        by default."""
+        return None
+
+    def close(self) -> None:
+        """Let go of what the tracker holds open (connections, the history cache)."""
         return None
 
     def trust(self, posters: Iterable[str]) -> Trust:
@@ -288,11 +308,6 @@ class Tracker(ABC):
 
     def milestones(self) -> list[Milestone]:
         return [Milestone.from_json(data) for data in self.milestone_list()]
-
-
-def versions_of(listed: Iterable[Json]) -> dict[int, datetime]:
-    """Each listed issue's updated_at (GitLab's JSON): which version of its history is due."""
-    return {issue.iid: issue.updated_at for issue in map(issue_from_json, listed)}
 
 
 NO_GITLAB_TOKEN = (

@@ -39,12 +39,13 @@ import requests.adapters
 
 from rollout.config import CacheConfig, TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
-from rollout.issues import issue_from_json
+from rollout.issues import Issue, issue_from_json
 from rollout.retry_after import retry_after_seconds
 from rollout.safety import clean, keep_secret
 from rollout.trackers import (
     HISTORY,
     NO_GITLAB_TOKEN,
+    Arrived,
     IssueQuery,
     Json,
     Parts,
@@ -52,7 +53,6 @@ from rollout.trackers import (
     Tracker,
     gitlab_url,
     parts_for,
-    versions_of,
 )
 from rollout.trackers.cache import HistoryCache, cache_key, cache_path, host_of
 
@@ -97,10 +97,14 @@ class GitLabTracker(Tracker):
         client.session.mount("http://", self._http)
         self._user_lock = threading.Lock()
         self._user: Future[Json | None] | None = None
+        self._prefetched: dict[IssueQuery, Future[list[Json]]] = {}
         # The issues listed in this run, by iid: their current state, for the links kept in
         # the cache (closing a blocker does not touch the issue it blocks).
         self._listed: dict[int, Json] = {}
         self._listed_lock = threading.Lock()
+        # The record made of each listed issue's JSON while the list was checked, by the
+        # JSON's identity (the JSON is kept with it), so that it is parsed once.
+        self._records: dict[int, tuple[Json, Issue]] = {}
         # When GitLab answered the request this thread is making (its Date header): the
         # time a history part was fetched, on the clock that stamps updated_at.
         self._answered = threading.local()
@@ -129,6 +133,11 @@ class GitLabTracker(Tracker):
                 warn or (lambda message: None),
             )
         return cls(client, settings, settings.project, history)
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+        self.client.session.close()
 
     # ------------------------------------------------------------ reading
 
@@ -184,7 +193,8 @@ class GitLabTracker(Tracker):
                     "(check the issue numbers)",
                     tuple(missing),
                 )
-            versions = versions_of(found[iid] for iid in wanted)
+            listed = self.records(found[iid] for iid in wanted)
+            versions = {issue.iid: issue.updated_at for issue in listed}
             extras = dict(zip(fresh, self._collect(pending, fresh, HISTORY, progress), strict=True))
         self._keep(pending, versions)
         if known:
@@ -210,6 +220,19 @@ class GitLabTracker(Tracker):
         history: Collection[str] = HISTORY,
         progress: Progress | None = None,
     ) -> list[Json]:
+        started = self._prefetched.pop(query, None)
+        listed = started.result() if started is not None else self._listing(query)
+        if history:
+            self.add_history(listed, history, progress)
+        return listed
+
+    def prefetch_list(self, query: IssueQuery) -> None:
+        if query not in self._prefetched:
+            pool = ThreadPoolExecutor(max_workers=1)
+            self._prefetched[query] = pool.submit(self._listing, query)
+            pool.shutdown(wait=False)
+
+    def _listing(self, query: IssueQuery) -> list[Json]:
         params: dict[str, Any] = {"state": query.state, "per_page": PER_PAGE}
         if query.labels:
             params["labels"] = ",".join(query.labels)
@@ -221,8 +244,6 @@ class GitLabTracker(Tracker):
             params["updated_after"] = query.updated_after.isoformat()
         listed = list(self._issues(params, f"listing the issues of {self.project_path}").values())
         self._remember_listed(listed)
-        if history:
-            self.add_history(listed, history, progress)
         return listed
 
     def _issues(self, params: dict[str, Any], what: str) -> dict[int, Json]:
@@ -232,10 +253,25 @@ class GitLabTracker(Tracker):
         found: dict[int, Json] = {}
         for data in self._list(f"{self._api}/issues", params, what):
             try:
-                found.setdefault(issue_from_json(data).iid, data)
+                issue = issue_from_json(data)
             except TrackerError as error:
                 raise TrackerError(_unexpected(self.url, what, str(error))) from None
+            if issue.iid not in found:
+                found[issue.iid] = data
+                with self._listed_lock:
+                    self._records[id(data)] = (data, issue)
         return found
+
+    def records(self, listed: Iterable[Json]) -> list[Issue]:
+        return [self._record(data) for data in listed]
+
+    def _record(self, data: Json) -> Issue:
+        """The record made when the issue was listed, unless history was added to its JSON
+        since (the only change made to listed JSON)."""
+        kept = self._records.get(id(data))
+        if kept is not None and kept[0] is data and not any(part in data for part in HISTORY):
+            return kept[1]
+        return issue_from_json(data)
 
     def note_list(self, iid: int) -> list[Json]:
         return self._notes(iid, f"reading the notes of issue #{iid} of {self.project_path}")
@@ -302,6 +338,7 @@ class GitLabTracker(Tracker):
         parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
         """The ``parts`` of each issue's history: each is a request of its own, and up to
         [tracker] concurrency requests are in flight at a time. With ``versions`` (each
@@ -312,7 +349,7 @@ class GitLabTracker(Tracker):
             blockers = self._submit_blocker_states(pool, cached)
             pending = self._submit_history(pool, iids, parts, cached)
             pending += self._submit_history(pool, self._stale_links(cached, blockers), ["links"])
-            fetched = self._collect(pending, iids, parts, progress, cached)
+            fetched = self._collect(pending, iids, parts, progress, cached, arrived)
         self._keep(pending, versions or {})
         return fetched
 
@@ -456,21 +493,29 @@ class GitLabTracker(Tracker):
         parts: Parts,
         progress: Progress | None,
         cached: Mapping[tuple[int, str], list[Json]] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
         fetched: dict[int, Json] = {iid: {} for iid in iids}
         for (iid, kind), data in (cached or {}).items():
             fetched[iid][kind] = data
         wanted = {iid: len(parts_for(parts, iid)) for iid in fetched}
         done = 0
-        for iid in fetched:
-            if progress is not None and len(fetched[iid]) == wanted[iid]:
-                done += 1
+
+        def complete(iid: int) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
                 progress(done, len(fetched))
+            if arrived is not None:
+                arrived(iid, fetched[iid])
+
+        for iid in fetched:
+            if len(fetched[iid]) == wanted[iid]:
+                complete(iid)
         for iid, kind, future in pending:
             fetched[iid][kind] = future.result()[0]
-            if progress is not None and len(fetched[iid]) == wanted[iid]:
-                done += 1
-                progress(done, len(fetched))
+            if len(fetched[iid]) == wanted[iid]:
+                complete(iid)
         return [fetched[iid] for iid in iids]
 
     def _timed_detail(self, iid: int, kind: str) -> tuple[list[Json], datetime | None]:
@@ -588,6 +633,28 @@ class GitLabTracker(Tracker):
                 "check GITLAB_URL and your network",
                 transient=True,
             ) from None
+
+
+class _Session(requests.Session):
+    """python-gitlab's session, reading the environment once per address: requests looks
+    up the proxies and the CA bundle (REQUESTS_CA_BUNDLE ...) on every request, a scan of
+    the whole environment, about a quarter of a history request's CPU. The environment does
+    not change during a run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        key = (_origin(str(url)), tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        if key not in self._settings:
+            self._settings[key] = super().merge_environment_settings(
+                url, proxies, stream, verify, cert
+            )
+        settings = self._settings[key]
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 class ForeignHost(requests.exceptions.RequestException):
@@ -751,7 +818,7 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
         address = base_url(url)
         credentials = {"private_token": token} if token else {"job_token": job_token}
         keep_secret(token or job_token)
-        return gitlab.Gitlab(address, **credentials, **options)
+        return gitlab.Gitlab(address, **credentials, **options, session=_Session())
     if settings.gitlab_id:
         try:
             client = gitlab.Gitlab.from_config(settings.gitlab_id)
@@ -775,6 +842,7 @@ def _client(settings: TrackerConfig) -> gitlab.Gitlab:
             ssl_verify=client.ssl_verify,
             api_version=client.api_version,
             **options,
+            session=_Session(),
         )
     raise TrackerNotSetUp(NO_GITLAB_TOKEN)
 

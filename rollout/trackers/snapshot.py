@@ -21,6 +21,7 @@ from rollout.safety import without_secrets
 from rollout.trackers import (
     HISTORY,
     RECENTLY_CLOSED,
+    Arrived,
     IssueQuery,
     Json,
     Parts,
@@ -97,11 +98,16 @@ class SnapshotTracker(Tracker):
         parts: Parts,
         progress: Progress | None = None,
         versions: Mapping[int, datetime] | None = None,
+        arrived: Arrived | None = None,
     ) -> list[Json]:
-        return [
+        fetched = [
             {name: data.get(name) or [] for name in parts_for(parts, int(data["iid"]))}
             for data in self.issues_json(iids)
         ]
+        if arrived is not None:
+            for iid, history in zip(iids, fetched, strict=True):
+                arrived(iid, history)
+        return fetched
 
     def note_list(self, iid: int) -> list[Json]:
         return list(self.issues_json([iid])[0].get("notes") or [])
