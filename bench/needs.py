@@ -72,7 +72,7 @@ class Need:
     # GET /user: whose announcement markers count (PRODUCT.md §3), once a run, alongside
     # the rest.
     user: int = 1
-    chain: int | None = None  # the longest run of pages one after another (default: all)
+    chain: int | None = None  # the most pages of one list (default: all, as one list)
     # round trips that can only follow the lists (a warm run's changed issues, the state of
     # the blockers its kept links name)
     after: int = 0
@@ -82,10 +82,13 @@ class Need:
         return self.other + self.user
 
     def lower_bound(self, latency: float, concurrency: int) -> float:
-        """Seconds of network wait no client can avoid."""
+        """Seconds of network wait no client can avoid. A list's first page says how many
+        there are (GitLab announces it up to 10,000 records); the others can then be asked
+        for ``concurrency`` at a time."""
         chain = self.pages if self.chain is None else self.chain
+        lists = 1 + math.ceil((chain - 1) / concurrency) if chain else 0
         rounds = max(self.after, (self.per_issue + self.user) / concurrency)
-        return (chain + self.other + rounds) * latency
+        return (lists + self.other + rounds) * latency
 
 
 NOTHING = Need(0, 0, user=0)

@@ -273,7 +273,50 @@ def test_listing_250_issues_costs_three_pages() -> None:
         issues = tracker.list_issues(IssueQuery("opened"), history=())
         assert len(issues) == 250
         assert len(server.requests) == 3
-        assert [r.query.get("page", ["1"]) for r in server.requests] == [["1"], ["2"], ["3"]]
+        pages = [r.query.get("page", ["1"])[0] for r in server.requests]
+        assert pages[0] == "1"  # it says how many there are
+        assert sorted(pages) == ["1", "2", "3"]
+
+
+def test_the_pages_after_the_first_are_asked_for_side_by_side() -> None:
+    """Once page 1 says there are 4, pages 2 to 4 are on their way together: each arrives
+    at the server before the others could have been answered (every answer waits 1 s)."""
+    state = GitLabState()
+    state.add_project(PROJECT)
+    for iid in range(1, 351):
+        state.add_issue(
+            PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
+        )
+    with GitLabServer(state, latency=1.0) as server:
+        listed = tracker_for(server).list_json(IssueQuery("opened"), history=())
+        assert [data["iid"] for data in listed] == list(range(350, 0, -1))  # GitLab's order
+        arrived = {r.query.get("page", ["1"])[0]: r.received for r in server.requests}
+    assert sorted(arrived) == ["1", "2", "3", "4"]
+    later = [arrived[page] for page in ("2", "3", "4")]
+    assert min(later) >= arrived["1"] + 1.0  # after page 1's answer
+    assert max(later) - min(later) < 1.0  # none waited for another's answer
+
+
+def test_list_pages_in_flight_stay_within_the_concurrency() -> None:
+    """[tracker] concurrency = 2, two lists of 3 pages side by side: never more than two
+    requests at the server at once (every answer waits half a second)."""
+    state = GitLabState()
+    state.add_project(PROJECT)
+    for iid in range(1, 501):
+        state.add_issue(
+            PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
+        )
+        if iid % 2:
+            state.close_issue(PROJECT, iid, at=datetime(2027, 1, 2, tzinfo=UTC))
+    with GitLabServer(state, latency=0.5) as server:
+        tracker = tracker_for(server, concurrency=2)
+        opened, closed = tracker.list_each([IssueQuery("opened"), IssueQuery("closed")])
+        assert len(opened) == len(closed) == 250
+        arrivals = sorted(r.received for r in server.requests)
+    assert len(arrivals) == 6
+    for third in range(2, len(arrivals)):
+        # a third request arrives only once one of the two before it was answered
+        assert arrivals[third] >= arrivals[third - 2] + 0.5
 
 
 def test_a_list_started_early_is_read_once_and_given_to_the_list_asked_for(
@@ -485,9 +528,11 @@ def test_snapshot_tracker_refuses_unknown_issues_and_bad_files(run, workdir: Pat
     )
 
 
-def tracker_for(server: GitLabServer) -> GitLabTracker:
+def tracker_for(server: GitLabServer, concurrency: int = 8) -> GitLabTracker:
     """The GitLab tracker of the test server, connected as the CLI connects it."""
-    settings = TrackerConfig(kind="gitlab", project=PROJECT, url=server.url, retries=2)
+    settings = TrackerConfig(
+        kind="gitlab", project=PROJECT, url=server.url, retries=2, concurrency=concurrency
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GITLAB_TOKEN", server.token)
         return GitLabTracker.connect(settings)
