@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -536,3 +537,26 @@ def tracker_for(server: GitLabServer, concurrency: int = 8) -> GitLabTracker:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GITLAB_TOKEN", server.token)
         return GitLabTracker.connect(settings)
+
+
+def test_no_connection_is_dropped_when_every_request_is_in_flight(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """[tracker] concurrency = 16: the histories 16 at a time, with the token's user and an
+    issue list in flight too, find a connection to keep (urllib3 warns on stderr of every
+    one it has to drop)."""
+    state = GitLabState()
+    state.add_project(PROJECT)
+    for iid in range(1, 41):
+        state.add_issue(
+            PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
+        )
+    with GitLabServer(state, latency=0.2) as server:
+        tracker = tracker_for(server, concurrency=16)
+        tracker.prefetch_user()
+        tracker.prefetch_list(IssueQuery("closed"))
+        with caplog.at_level(logging.WARNING, logger="urllib3"):
+            assert len(tracker.issues(list(range(1, 41)))) == 40
+        tracker.list_json(IssueQuery("closed"), history=())
+        tracker.close()
+    assert [record.getMessage() for record in caplog.records] == []

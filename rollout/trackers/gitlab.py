@@ -90,9 +90,12 @@ class GitLabTracker(Tracker):
         self.url = client.url
         self.cache = cache
         self._api = f"/projects/{quote(project_path, safe='')}"
-        self._http = _Retrying(settings.retries, client.url, pool_maxsize=settings.concurrency)
-        # requests keeps 10 connections per host; more concurrent requests than that would
-        # open and drop a connection each time.
+        # requests keeps 10 connections per host; a request in flight beyond the pool's size
+        # opens a connection that is dropped afterwards, and urllib3 warns of it on stderr. In
+        # flight at once: the histories and the list pages ([tracker] concurrency each, and
+        # check has both), the token's user and a list started early.
+        in_flight = 2 * settings.concurrency + 2
+        self._http = _Retrying(settings.retries, client.url, pool_maxsize=in_flight)
         client.session.mount("https://", self._http)
         client.session.mount("http://", self._http)
         # The issue list pages in flight, whatever list they belong to (lists are read side
