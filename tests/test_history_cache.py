@@ -161,6 +161,30 @@ def test_a_change_that_touches_no_listed_field_is_seen_too(
     assert "Stage::Blocked" in warm["status"] and "#111" not in warm["status"].split("Blocked:")[1]
 
 
+def test_a_kept_link_to_a_blocker_gitlab_no_longer_lists_is_fetched_again(
+    rollout: Rollout, server: GitLabServer
+) -> None:
+    """The blocker of 107 is deleted: GitLab drops its links without touching 107, and no
+    longer lists it. The kept links of 107 name it, so they are asked for again (and only
+    they), while the other issues are read from the cache meanwhile."""
+    cold = outputs(rollout)
+    state = server.state
+    state.advance(timedelta(minutes=3))
+    [project] = state.projects.values()
+    blocker = project.issues.pop(111)
+    state.links[:] = [
+        link for link in state.links if blocker.id not in (link.source.id, link.target.id)
+    ]
+    state.advance(timedelta(minutes=3))
+    server.reset_requests()
+    warm = outputs(rollout)
+    asked = history_requests(server)
+    assert warm == outputs(rollout, "--no-cache")
+    assert warm != cold
+    assert "#111" not in warm["status"]
+    assert asked == {107: ["links"]}, asked
+
+
 # ------------------------------------------------------------------ the two-minute rule
 
 

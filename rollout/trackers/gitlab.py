@@ -352,9 +352,16 @@ class GitLabTracker(Tracker):
         what is fetched."""
         cached = self._cached(iids, parts, versions or {})
         with self._requests_in_flight() as pool:
-            blockers = self._submit_blocker_states(pool, cached)
+            unlisted = self._unlisted_blockers(cached)
+            blockers = pool.submit(self._issues_by_iid, unlisted) if unlisted else None
             pending = self._submit_history(pool, iids, parts, cached)
-            pending += self._submit_history(pool, self._stale_links(cached, blockers), ["links"])
+            # The kept links naming those wait for their state; the rest are read meanwhile.
+            waiting = _links_naming(cached, set(unlisted))
+            pending += self._submit_history(pool, self._stale_links(cached), ["links"])
+            pending += [
+                (iid, "links", pool.submit(self._links_once_known, iid, links, blockers))
+                for iid, links in waiting.items()
+            ]
             fetched = self._collect(pending, iids, parts, progress, cached, arrived)
         self._keep(pending, versions or {})
         return fetched
@@ -415,12 +422,10 @@ class GitLabTracker(Tracker):
             for data in listed:
                 self._listed[int(data["iid"])] = data
 
-    def _submit_blocker_states(
-        self, pool: ThreadPoolExecutor, cached: Mapping[tuple[int, str], list[Json]]
-    ) -> Future[dict[int, Json]] | None:
+    def _unlisted_blockers(self, cached: Mapping[tuple[int, str], list[Json]]) -> list[int]:
         """Kept links name issues as blockers; whether those are still open is asked of
         GitLab with one list request (per 100), unless this run listed them already."""
-        unknown = sorted(
+        return sorted(
             {
                 int(link["iid"])
                 for (iid, kind), links in cached.items()
@@ -431,20 +436,11 @@ class GitLabTracker(Tracker):
                 and int(link["iid"]) not in self._listed
             }
         )
-        if not unknown:
-            return None
-        return pool.submit(self._issues_by_iid, unknown)
 
-    def _stale_links(
-        self,
-        cached: dict[tuple[int, str], list[Json]],
-        blockers: Future[dict[int, Json]] | None,
-    ) -> list[int]:
+    def _stale_links(self, cached: dict[tuple[int, str], list[Json]]) -> list[int]:
         """Bring the kept links up to date with the linked issues as listed in this run, and
         name the issues whose links must be fetched again: a blocker in another project, or
         one GitLab no longer lists (deleted, moved)."""
-        if blockers is not None:
-            blockers.result()  # now in self._listed
         stale = []
         for (iid, kind), links in list(cached.items()):
             if kind != "links":
@@ -460,6 +456,17 @@ class GitLabTracker(Tracker):
                     del cached[(iid, kind)]
                     break
         return stale
+
+    def _links_once_known(
+        self, iid: int, links: list[Json], blockers: Future[dict[int, Json]] | None
+    ) -> tuple[list[Json], datetime | None]:
+        """An issue's kept links, once the state of the blockers they name is in: brought up
+        to date, or fetched again when stale."""
+        if blockers is not None:
+            blockers.result()  # now in self._listed
+        if self._stale_links({(iid, "links"): links}):
+            return self._timed_detail(iid, "links")
+        return links, None  # kept already: nothing to store
 
     def _same_project(self, iid: int, link: Json) -> bool:
         listed = self._listed.get(iid)
@@ -767,6 +774,17 @@ def _origin(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
     return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _links_naming(
+    cached: dict[tuple[int, str], list[Json]], named: set[int]
+) -> dict[int, list[Json]]:
+    """Take out of ``cached`` the links of the issues whose kept links name any of ``named``."""
+    taken = {}
+    for (iid, kind), links in list(cached.items()):
+        if kind == "links" and any(int(link["iid"]) in named for link in links):
+            taken[iid] = cached.pop((iid, kind))
+    return taken
 
 
 def _page_items(response: requests.Response, url: str, what: str) -> list[Json]:
