@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from rollout.errors import TrackerError
 
 Json = Mapping[str, Any]
+# Which fields of a JSON object are read: None for a value, the fields of a nested object.
+_Read = dict[str, "_Read | None"]
 
 
 @dataclass(frozen=True)
@@ -384,3 +386,42 @@ def _note(fields: _Fields) -> Note:
         created_at=fields.timestamp("created_at"),
         system=fields.flag("system"),
     )
+
+
+# --------------------------------------------------------------------------- what is read
+
+# The fields of GitLab's history JSON that the parsers above read, nested objects with theirs:
+# all the history cache needs to keep (a label event arrives with its label's colour and its
+# user's avatar, three times what is read).
+_PERSON_READ: _Read = {"username": None, "name": None}
+HISTORY_READ: dict[str, _Read] = {
+    "label_events": {
+        "id": None,
+        "created_at": None,
+        "action": None,
+        "label": {"name": None},
+        "user": _PERSON_READ,
+    },
+    "links": {
+        "iid": None,
+        "project_id": None,
+        "references": {"full": None, "short": None},
+        "title": None,
+        "state": None,
+        "link_type": None,
+        "web_url": None,
+    },
+    "notes": {"id": None, "body": None, "author": _PERSON_READ, "created_at": None, "system": None},
+}
+
+
+def history_as_read(part: str, items: Sequence[Json]) -> list[Any]:
+    """``items`` of a history ``part`` without the fields rollout never reads. Anything
+    malformed is kept as it is, so that reading it again fails as reading it first did."""
+    return [_only_read(item, HISTORY_READ[part]) for item in items]
+
+
+def _only_read(value: Any, read: _Read | None) -> Any:
+    if read is None or not isinstance(value, dict):
+        return value
+    return {key: _only_read(value[key], read[key]) for key in read if key in value}

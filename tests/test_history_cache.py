@@ -3,6 +3,7 @@ against the GitLab test server, asking GitLab only for what changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -14,11 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
 from gitlab_server import GitLabServer, GitLabState
 from scenarios import load_story
 
 from rollout.cli import cli
+from rollout.errors import TrackerError
+from rollout.issues import history_as_read, issue_from_json, with_history
 from rollout.trackers import cache as cache_module
 
 STORIES = Path(__file__).parent / "stories"
@@ -183,6 +187,49 @@ def test_a_kept_link_to_a_blocker_gitlab_no_longer_lists_is_fetched_again(
     assert warm != cold
     assert "#111" not in warm["status"]
     assert asked == {107: ["links"]}, asked
+
+
+def test_the_cache_keeps_only_the_fields_rollout_reads(
+    rollout: Rollout, server: GitLabServer
+) -> None:
+    """A label event comes with its label's colour and its user's avatar: the cache keeps
+    what the parsers read, and what it keeps reads as GitLab's whole answer does."""
+    outputs(rollout)
+    with sqlite3.connect(rollout.cache) as db:
+        kept = {(iid, part): json.loads(data) for iid, part, data in db.execute(KEPT)}
+    assert {part for _, part in kept} == {"label_events", "links", "notes"}
+    [project] = server.state.projects.values()
+    api = f"{server.url}/api/v4/projects/{project.id}/issues"
+    headers = {"PRIVATE-TOKEN": server.token}
+    endpoints = {"label_events": "resource_label_events", "links": "links", "notes": "notes"}
+    for (iid, part), items in kept.items():
+        issue = issue_from_json(server.state.issue_json(project, iid))
+        url = f"{api}/{iid}/{endpoints[part]}?per_page=100"
+        answer = requests.get(url, headers=headers, timeout=5).json()
+        assert with_history(issue, {part: items}) == with_history(issue, {part: answer})
+        if answer:
+            assert len(json.dumps(items)) < len(json.dumps(answer)) / 2, (iid, part)
+    assert "avatar_url" not in json.dumps(list(kept.values()))
+
+
+def test_what_the_cache_cannot_read_is_kept_as_it_came(server: GitLabServer) -> None:
+    """A malformed answer reads from the cache as it read from GitLab: as the same error."""
+    wrong_field = [{"id": 1, "body": 7, "author": None, "confidential": False}]
+    not_an_object = ["a note"]
+    assert history_as_read("notes", wrong_field) == [{"id": 1, "body": 7, "author": None}]
+    assert history_as_read("notes", not_an_object) == not_an_object
+    [project] = server.state.projects.values()
+    issue = issue_from_json(server.state.issue_json(project, min(project.issues)))
+    for answer, problem in ((wrong_field, "notes[0].body"), (not_an_object, "notes[0]: expected")):
+        errors = []
+        for items in (answer, history_as_read("notes", answer)):
+            with pytest.raises(TrackerError) as raised:
+                with_history(issue, {"notes": items})
+            errors.append(str(raised.value))
+        assert errors[0] == errors[1] and problem in errors[0], errors
+
+
+KEPT = "SELECT iid, part, data FROM history"
 
 
 # ------------------------------------------------------------------ the two-minute rule

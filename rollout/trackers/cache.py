@@ -1,10 +1,11 @@
 """The local history cache (PRODUCT.md §9): issue histories kept between runs.
 
 One SQLite file per GitLab host and project holds the parts of each issue's history (label
-events, links, notes) with the ``updated_at`` of the issue they belong to and the time
-GitLab answered with them. A part is used again only while the issue's ``updated_at`` is
-unchanged and it was fetched at least two minutes after that ``updated_at``: GitLab touches an
-issue at most once a minute for notes, so a change made after the fetch moved ``updated_at``.
+events, links, notes: the fields rollout reads of them) with the ``updated_at`` of the issue
+they belong to and the time GitLab answered with them. A part is used again only while the
+issue's ``updated_at`` is unchanged and it was fetched at least two minutes after that
+``updated_at``: GitLab touches an issue at most once a minute for notes, so a change made after
+the fetch moved ``updated_at``.
 
 The cache is never in the way: a file that is corrupt, locked, not writable or not rollout's
 gives one warning and the run goes on without it; a file of another schema, host or project

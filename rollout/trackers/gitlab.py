@@ -39,7 +39,7 @@ import requests.adapters
 
 from rollout.config import CacheConfig, TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
-from rollout.issues import Issue, issue_from_json
+from rollout.issues import Issue, history_as_read, issue_from_json
 from rollout.retry_after import retry_after_seconds
 from rollout.safety import clean, keep_secret
 from rollout.trackers import (
@@ -401,7 +401,8 @@ class GitLabTracker(Tracker):
                 continue
             data, answered = future.result()
             if answered is not None:
-                entries.append((iid, kind, cache_key(version), answered, data))
+                kept = history_as_read(kind, data)
+                entries.append((iid, kind, cache_key(version), answered, kept))
         if entries:
             self.cache.store(entries)
 
