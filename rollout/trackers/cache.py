@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 from rollout.config import Config
 from rollout.errors import TrackerNotSetUp
 
-SCHEMA = 1  # PRAGMA user_version: a file of another version is started afresh
+SCHEMA = 2  # PRAGMA user_version: a file of another version is started afresh
 APPLICATION_ID = 0x726F6C6C  # PRAGMA application_id: "roll", a file rollout made
 REUSE_AFTER = timedelta(minutes=2)  # a part fetched this long after updated_at may be reused
 BUSY_TIMEOUT = 2.0  # seconds to wait for another run's write before giving up on the cache
@@ -383,7 +383,7 @@ class HistoryCache:
         db.execute(
             "CREATE TABLE history (iid INTEGER NOT NULL, part TEXT NOT NULL, "
             "updated_at TEXT NOT NULL, fetched_at TEXT NOT NULL, data TEXT NOT NULL, "
-            "PRIMARY KEY (iid, part)) WITHOUT ROWID"
+            "PRIMARY KEY (iid, part))"
         )
         db.execute(
             "CREATE TABLE runs (id INTEGER PRIMARY KEY, "
