@@ -37,9 +37,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
+
+from local_server import LocalServer, QuietHandler
 
 DEFAULT_WEB_BASE = "https://gitlab.example.com"
 DEFAULT_TOKEN = "glpat-test-0123456789abcdef"
@@ -1101,7 +1103,7 @@ ROUTES: list[tuple[str, str, str]] = [
 _COMPILED_ROUTES = [(m, re.compile(p + r"/?"), name) for m, p, name in ROUTES]
 
 
-class GitLabServer:
+class GitLabServer(LocalServer["RecordedRequest", "Fault"]):
     """A GitLab API v4 server on 127.0.0.1 (a free port), serving ``state`` from a daemon thread.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``token`` is accepted as
@@ -1110,6 +1112,8 @@ class GitLabServer:
     pass before every answer, as a network round trip would add (requests are served concurrently,
     so concurrent requests wait it out together).
     """
+
+    thread_name = "fake-gitlab"
 
     def __init__(
         self,
@@ -1128,51 +1132,10 @@ class GitLabServer:
         self.job_token = job_token
         self.username = self.state.user(user).username
         self.total_headers_limit = TOTAL_HEADERS_LIMIT
-        # Unexpected exceptions in handlers (answered with 500), for debugging tests.
-        self.errors: list[BaseException] = []
-        self._requests: list[RecordedRequest] = []
-        self._faults: list[Fault] = []
-        self._log_lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> GitLabServer:
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.gitlab = self
-        self._httpd = httpd
-        # A short poll interval keeps stop() (and so each test's teardown) quick.
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fake-gitlab",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> GitLabServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("server is not running")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def client(self, **kwargs: Any) -> Any:
         """A ``gitlab.Gitlab`` for this server with the private token (kwargs passed through)."""
@@ -1183,12 +1146,6 @@ class GitLabServer:
 
     # -- request log --------------------------------------------------------------------------
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A copy of the requests received so far, oldest first."""
-        with self._log_lock:
-            return list(self._requests)
-
     def count(self, method: str | None = None, path_contains: str | None = None) -> int:
         """How many requests matched the method and had ``path_contains`` in their raw path."""
         return sum(
@@ -1197,14 +1154,6 @@ class GitLabServer:
             if (method is None or r.method == method.upper())
             and (path_contains is None or path_contains in r.path)
         )
-
-    def reset_requests(self) -> None:
-        with self._log_lock:
-            self._requests.clear()
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._log_lock:
-            self._requests.append(request)
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -1242,22 +1191,10 @@ class GitLabServer:
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
         pattern = re.compile(match) if match else None
-        with self._log_lock:
-            self._faults.append(Fault(kind, times, pattern, method, opts))
-
-    def clear_faults(self) -> None:
-        with self._log_lock:
-            self._faults.clear()
+        self._add_fault(Fault(kind, times, pattern, method, opts))
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._log_lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-            return None
+        return self._take_first_fault(lambda fault: fault.matches(method, path))
 
     # -- request handling ---------------------------------------------------------------------
 
@@ -1296,27 +1233,7 @@ def running_gitlab(
         yield server
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default backlog of 5 stalls a client opening 8+ connections at once
-    request_queue_size = 128
-    gitlab: GitLabServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # quiet: clients that hang up (timeouts, drops) are expected in resilience tests
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; without TCP_NODELAY each keep-alive request
-    # waits ~40 ms for a delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 60  # idle keep-alive connections end eventually
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def version_string(self) -> str:
         return "nginx"
 
@@ -1324,7 +1241,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The Date header: the state's clock, which also stamps updated_at (as GitLab's own)."""
         if timestamp is not None:
             return super().date_time_string(timestamp)
-        return format_datetime(self.server.gitlab.state.now().astimezone(UTC), usegmt=True)
+        return format_datetime(self.server.owner.state.now().astimezone(UTC), usegmt=True)
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -1342,7 +1259,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("PATCH")
 
     def _handle(self, method: str) -> None:
-        gl = self.server.gitlab
+        gl: GitLabServer = self.server.owner
         split = urlsplit(self.path)
         query_pairs = parse_qsl(split.query, keep_blank_values=True)
         query = parse_qs(split.query, keep_blank_values=True)

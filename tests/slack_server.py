@@ -73,9 +73,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from local_server import LocalServer, QuietHandler
 
 Json = dict[str, Any]
 Clock = Callable[[], float]
@@ -469,7 +471,7 @@ class _Answer:
         return None
 
 
-class SlackServer:
+class SlackServer(LocalServer["RecordedRequest", "Fault"]):
     """A Slack Web API server on 127.0.0.1 (a free port), serving ``state`` from a daemon
     thread, with methods under ``/api/``.
 
@@ -478,6 +480,8 @@ class SlackServer:
     answer, as a network round trip would add (requests are served concurrently, so concurrent
     requests wait it out together).
     """
+
+    thread_name = "fake-slack"
 
     def __init__(
         self,
@@ -491,49 +495,10 @@ class SlackServer:
         self.token = token
         self.scopes = tuple(scopes)
         self.latency = latency
-        # Unexpected exceptions in handlers (answered with 500), for debugging tests.
-        self.errors: list[BaseException] = []
-        self._requests: list[RecordedRequest] = []
-        self._faults: list[Fault] = []
-        self._log_lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
+        super().__init__()
 
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> SlackServer:
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.slack = self
-        self._httpd = httpd
-        # A short poll interval keeps stop() (and so each test's teardown) quick.
-        threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fake-slack",
-            daemon=True,
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> SlackServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("server is not running")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def client(self, **kwargs: Any) -> Any:
         """A ``slack_sdk.WebClient`` for this server with the token (kwargs passed through)."""
@@ -548,23 +513,9 @@ class SlackServer:
 
     # -- request log --------------------------------------------------------------------------
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A copy of the requests received so far, oldest first."""
-        with self._log_lock:
-            return list(self._requests)
-
     def count(self, method: str | None = None) -> int:
         """How many requests called this API method (all requests when None)."""
         return sum(1 for r in self.requests if method is None or r.method == method)
-
-    def reset_requests(self) -> None:
-        with self._log_lock:
-            self._requests.clear()
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._log_lock:
-            self._requests.append(request)
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -601,24 +552,10 @@ class SlackServer:
             raise ValueError(f"status faults are 5xx, not {status}")
         if body not in ("html", "empty"):
             raise ValueError(f"body must be 'html' or 'empty', not {body!r}")
-        with self._log_lock:
-            self._faults.append(
-                Fault(kind, method, times, retry_after, status, body, error, seconds)
-            )
-
-    def clear_faults(self) -> None:
-        with self._log_lock:
-            self._faults.clear()
+        self._add_fault(Fault(kind, method, times, retry_after, status, body, error, seconds))
 
     def _take_fault(self, method: str) -> Fault | None:
-        with self._log_lock:
-            for fault in self._faults:
-                if fault.method is None or fault.method == method:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-            return None
+        return self._take_first_fault(lambda fault: fault.method in (None, method))
 
     # -- request handling ---------------------------------------------------------------------
 
@@ -885,28 +822,7 @@ _METHODS: dict[str, Callable[[_Call], Json]] = {
 # HTTP plumbing
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default backlog of 5 drops connections when a benchmark opens more at
-    # once, and the client only tries again a second later.
-    request_queue_size = 128
-    slack: SlackServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # quiet: clients that hang up (timeouts, drops) are expected in resilience tests
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; without TCP_NODELAY each keep-alive request
-    # waits ~40 ms for a delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 60  # idle keep-alive connections end eventually
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def version_string(self) -> str:
         return "envoy"
 
@@ -917,7 +833,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
     def _handle(self, http_method: str) -> None:
-        slack = self.server.slack
+        slack: SlackServer = self.server.owner
         arrived = time.monotonic()
         split = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
