@@ -9,9 +9,10 @@ actions and rollout's own markers disarmed) and escaped for the format they land
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +95,26 @@ _SECRETS: set[str] = set()
 
 
 def keep_secret(value: str | None) -> None:
-    """Remember a credential, so that redact() takes it out of any text."""
+    """Remember a credential, so that redact() takes it out of any text: as it is, and
+    without the white space around it (an error may show it escaped, ``token\\n``)."""
     if value:
-        _SECRETS.add(value)
+        _SECRETS.update(form for form in (value, value.strip()) if form)
+
+
+def secret_variable(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The credential in the environment variable ``name``, kept secret and without the
+    line break a file or a CI variable often leaves around it; None when unset or blank.
+
+    Raises ValueError when white space or control characters remain inside it: no HTTP
+    header can carry them."""
+    raw = (os.environ if environ is None else environ).get(name)
+    keep_secret(raw)
+    value = (raw or "").strip()
+    if any(character.isspace() or not character.isprintable() for character in value):
+        raise ValueError(
+            f"{name} has white space or control characters inside it; set it to the token alone"
+        )
+    return value or None
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

@@ -72,6 +72,38 @@ def test_gitlab_refusing_a_ci_job_token_says_what_to_use_instead(workdir: Path) 
     assert "job-xyz" not in stderr
 
 
+def test_a_token_with_a_line_break_around_it_is_used_without_it(workdir: Path) -> None:
+    """A token read from a file or a CI variable often ends in a line break."""
+    with GitLabServer(
+        load_story(STORY.read_text(encoding="utf-8")), token="glpat-secret"
+    ) as server:
+        env = {"GITLAB_URL": server.url, "GITLAB_TOKEN": "glpat-secret\n", "CI_JOB_TOKEN": None}
+        code, stdout, stderr = check(workdir, env)
+    assert code in (0, 1), stderr
+    assert stdout.startswith("#101 ")
+
+
+@pytest.mark.parametrize("variable", ["GITLAB_TOKEN", "CI_JOB_TOKEN"])
+@pytest.mark.parametrize("token", ["glpat-secret\r\nX-Evil: 1", "glpat secret", "glpat-\x1bsecret"])
+def test_a_token_with_a_control_character_inside_is_refused_unseen(
+    workdir: Path, variable: str, token: str
+) -> None:
+    with GitLabServer(load_story(STORY.read_text(encoding="utf-8"))) as server:
+        env = {
+            "GITLAB_URL": server.url,
+            "GITLAB_TOKEN": None,
+            "CI_JOB_TOKEN": None,
+            variable: token,
+        }
+        code, stdout, stderr = check(workdir, env)
+        assert server.requests == []
+    assert (code, stdout) == (2, "")
+    assert stderr == (
+        f"Error: {variable} has white space or control characters inside it; "
+        "set it to the token alone\n"
+    )
+
+
 @contextmanager
 def forwarding_proxy() -> Iterator[tuple[str, list[str]]]:
     """An HTTP proxy on 127.0.0.1 that forwards GET requests and records their URLs."""

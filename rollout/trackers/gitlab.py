@@ -21,7 +21,6 @@ import email.utils
 import json
 import logging
 import math
-import os
 import re
 import threading
 import time
@@ -41,7 +40,7 @@ from rollout.config import CacheConfig, TrackerConfig
 from rollout.errors import IssuesNotFound, TrackerError, TrackerNotSetUp
 from rollout.issues import Issue, history_as_read, issue_from_json
 from rollout.retry_after import retry_after_seconds
-from rollout.safety import clean, keep_secret
+from rollout.safety import clean, keep_secret, secret_variable
 from rollout.trackers import (
     HISTORY,
     NO_GITLAB_TOKEN,
@@ -875,15 +874,17 @@ def base_url(url: str) -> str:
 def _client(settings: TrackerConfig) -> gitlab.Gitlab:
     """A client from GITLAB_URL and GITLAB_TOKEN (or CI_JOB_TOKEN), else a config section."""
     url = gitlab_url(settings)
-    token = os.environ.get("GITLAB_TOKEN")
-    job_token = os.environ.get("CI_JOB_TOKEN")
+    try:
+        token = secret_variable("GITLAB_TOKEN")
+        job_token = secret_variable("CI_JOB_TOKEN")
+    except ValueError as error:
+        raise TrackerError(str(error)) from None
     options: dict[str, Any] = {"timeout": settings.timeout, "per_page": PER_PAGE}
     if token or job_token:
         if not url:
             raise TrackerError("no GitLab URL: set GITLAB_URL or [tracker] url")
         address = base_url(url)
         credentials = {"private_token": token} if token else {"job_token": job_token}
-        keep_secret(token or job_token)
         return gitlab.Gitlab(address, **credentials, **options, session=_Session())
     if settings.gitlab_id:
         try:
