@@ -177,7 +177,7 @@ def _freeze_events(
                     templates,
                     "freeze.ics.j2",
                     {"freeze": freeze, "first_day": start, "last_day": end, "config": config},
-                    _uid(f"freeze-{_slug(freeze.name)}", f"{start:%Y-%m-%d}", config),
+                    _uid(f"freeze-{_slug(freeze.name)}", start.isoformat(), config),
                     (start, end + timedelta(days=1)),
                     "Freeze",
                 )
@@ -252,7 +252,7 @@ def previous_in(directory: Path) -> Previous:
 def build_time() -> datetime:
     """Now, or SOURCE_DATE_EPOCH when set, for reproducible builds of the feeds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
+    if epoch.isascii() and epoch.isdigit():
         try:
             return datetime.fromtimestamp(int(epoch[:20]), tz=UTC)
         except (OverflowError, ValueError, OSError):

@@ -12,7 +12,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(min(int(text[:12]), 10**11))
     try:
         when = email.utils.parsedate_to_datetime(text)

@@ -62,7 +62,9 @@ def test_retry_after_in_seconds_is_waited_for(rollout: Rollout, server: GitLabSe
     assert second - first >= 1.0
 
 
-@pytest.mark.parametrize("value", ["soon", "-5", "Thu, 99 Foo 2027 99:99:99 GMT", ""])
+@pytest.mark.parametrize(
+    "value", ["soon", "-5", "Thu, 99 Foo 2027 99:99:99 GMT", "", "\u00b2", "\u00b9\u00b2"]
+)
 def test_a_retry_after_that_does_not_parse_backs_off(
     rollout: Rollout, server: GitLabServer, value: str
 ) -> None:
@@ -107,7 +109,7 @@ def test_retry_after_seconds_reads_both_forms() -> None:
     assert retry_after_seconds(PAST, now) == 0
     assert retry_after_seconds(FAR_FUTURE, now) > 10**11 - 10**10
     assert retry_after_seconds("9" * 5000, now) == 10**11
-    for unreadable in (None, "", "soon", "-5", "1.5", "Thu, 99 Foo 2027 99:99:99 GMT"):
+    for unreadable in (None, "", "soon", "-5", "1.5", "Thu, 99 Foo 2027 99:99:99 GMT", "\u00b2"):
         assert retry_after_seconds(unreadable, now) is None
 
 

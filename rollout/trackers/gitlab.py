@@ -799,15 +799,15 @@ def _page_count(response: requests.Response) -> int | None:
     number of the rel="last" link; None when it does not say."""
     headers = response.headers
     pages = headers.get("X-Total-Pages", "").strip()
-    if pages.isdigit():
+    if _digits(pages):
         return max(1, int(pages[:9]))
     total, per_page = headers.get("X-Total", "").strip(), headers.get("X-Per-Page", "").strip()
-    if total.isdigit() and per_page.isdigit() and int(per_page[:9]) > 0:
+    if _digits(total) and _digits(per_page) and int(per_page[:9]) > 0:
         return max(1, math.ceil(int(total[:12]) / int(per_page[:9])))
     last = response.links.get("last", {}).get("url")
     if last:
         page = parse_qs(urlsplit(str(last)).query).get("page", [""])[0]
-        if page.isdigit():
+        if _digits(page):
             return max(1, int(page[:9]))
     return None
 
@@ -983,3 +983,8 @@ def _server_time(header: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return answered if answered.tzinfo is not None else None
+
+
+def _digits(text: str) -> bool:
+    """Whether a header's value is a whole number: ASCII digits (str.isdigit takes "²" too)."""
+    return text.isascii() and text.isdigit()
