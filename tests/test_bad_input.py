@@ -400,3 +400,47 @@ def test_a_source_date_epoch_past_the_calendar_is_one_error_line(
     line = one_error_line(rollout(workdir, "calendar", "--out", "out", config=TRACKER))
     assert line == "Error: SOURCE_DATE_EPOCH=99999999999999 is not a time before the year 10000"
     assert not (workdir / "out").exists()
+
+
+# ------------------------------------------------------------------ usage errors (§3)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["schedule", "--from", "2027-02-29"],
+            "Error: Invalid value for '--from': \"2027-02-29\" is not a real date; "
+            "see rollout schedule --help",
+        ),
+        (["bogus"], "Error: No such command 'bogus'; see rollout --help"),
+        (
+            ["--bogus", "schedule"],
+            "Error: No such option '--bogus'. Did you mean '--verbose'?; see rollout --help",
+        ),
+        (["check"], "Error: Missing argument 'IID...'; see rollout check --help"),
+        (["schedule", "--months", "0"], None),
+        (["announce", "--due", "5"], None),
+        (
+            ["check", "9" * 4301],
+            "Error: Invalid value for 'IID...': '"
+            + "9" * 60
+            + "…' is not an issue; write 101, #101 or group/project#101; see rollout check --help",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_that_says_where_to_read_more(
+    workdir: Path, args: list[str], line: str | None
+) -> None:
+    result = CliRunner().invoke(cli, args, prog_name="rollout")
+    error = one_error_line(result)
+    assert error == line if line else error.endswith(" --help"), error
+
+
+def test_a_snapshot_number_too_long_to_read_is_one_error_line(workdir: Path) -> None:
+    snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    text = json.dumps(snapshot).replace('"iid": 101', '"iid": ' + "1" * 5000, 1)
+    (workdir / "long.json").write_text(text, encoding="utf-8")
+    config = f'[tracker]\nkind = "snapshot"\nsnapshot = "{workdir / "long.json"}"\n'
+    line = one_error_line(rollout(workdir, "status", config=config))
+    assert line.endswith("long.json is not a snapshot file: a number is too long"), line

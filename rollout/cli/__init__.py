@@ -38,9 +38,23 @@ class Failure(click.ClickException):
 
 
 class RolloutGroup(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise Failure(_usage_line(error)) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            raise Failure(_usage_line(error)) from None
         except RolloutError as error:
             raise Failure(str(error)) from None
         except (OverflowError, ValueError) as error:
@@ -59,6 +73,12 @@ class RolloutGroup(click.Group):
             raise
         except Exception as error:
             raise Failure(_unforeseen(ctx, error)) from None
+
+
+def _usage_line(error: click.UsageError) -> str:
+    """A usage error in one line (click's own takes four), with where to read more."""
+    command = error.ctx.command_path if error.ctx is not None else "rollout"
+    return f"{error.format_message().rstrip('.')}; see {command} --help"
 
 
 def _unforeseen(ctx: click.Context, error: Exception) -> str:

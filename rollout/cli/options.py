@@ -59,8 +59,9 @@ class IssueRef:
 
 
 _PROJECT = r"(?P<project>[\w.-]+(?:/[\w.-]+)+)"
-_ISSUE_REFERENCE = re.compile(rf"(?:{_PROJECT}#|#)?(?P<iid>\d+)")
-_ISSUE_URL = re.compile(rf"https?://[^/\s]+/{_PROJECT}/-/issues/(?P<iid>\d+)/?")
+_IID = r"(?P<iid>[0-9]{1,18})"  # ASCII digits, and few enough for an issue number
+_ISSUE_REFERENCE = re.compile(rf"(?:{_PROJECT}#|#)?{_IID}")
+_ISSUE_URL = re.compile(rf"https?://[^/\s]+/{_PROJECT}/-/issues/{_IID}/?")
 
 
 class IssueType(click.ParamType):  # type: ignore[type-arg]
@@ -74,7 +75,8 @@ class IssueType(click.ParamType):  # type: ignore[type-arg]
         text = str(value).strip()
         match = _ISSUE_REFERENCE.fullmatch(text) or _ISSUE_URL.fullmatch(text)
         if match is None or int(match["iid"]) < 1:
-            self.fail(f"{text!r} is not an issue; write 101, #101 or group/project#101", param, ctx)
+            shown = repr(text if len(text) <= 60 else text[:60] + "…")
+            self.fail(f"{shown} is not an issue; write 101, #101 or group/project#101", param, ctx)
         return IssueRef(int(match["iid"]), match["project"])
 
 

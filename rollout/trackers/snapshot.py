@@ -57,6 +57,8 @@ class SnapshotTracker(Tracker):
             raise TrackerError(f"{path} is not a snapshot file: {error}") from None
         except RecursionError:
             raise TrackerError(f"{path} is not a snapshot file: it is nested too deeply") from None
+        except ValueError:  # Python reads no integer of more than 4,300 digits
+            raise TrackerError(f"{path} is not a snapshot file: a number is too long") from None
         try:
             check_snapshot(data)
         except TrackerError as error:
