@@ -325,7 +325,9 @@ def one_warning(result: Result) -> str:
 
 
 def test_a_corrupt_cache_gives_one_warning_and_the_same_answer(rollout: Rollout) -> None:
-    rollout.cache.write_bytes(b"this is not a database, just some bytes" * 200)
+    assert rollout("status", "--as-of", "2027-01-20").exit_code == 0  # a cache of rollout's
+    kept = rollout.cache.read_bytes()
+    rollout.cache.write_bytes(kept[:100] + b"damaged" * (len(kept) // 7))  # its header stays
     troubled, plain = run_with_trouble(rollout)
     assert troubled.exit_code == 0
     assert "damaged" in one_warning(troubled)
@@ -333,6 +335,21 @@ def test_a_corrupt_cache_gives_one_warning_and_the_same_answer(rollout: Rollout)
     assert troubled.stdout == plain.stdout
     assert rollout("cache", "clear").exit_code == 0
     assert not rollout.cache.exists()
+
+
+@pytest.mark.parametrize("content", [b"name = 'my notes'\n", b"SQLite format 3\x00" + bytes(200)])
+def test_a_file_that_is_not_the_cache_is_never_cleared(rollout: Rollout, content: bytes) -> None:
+    """[cache] path naming another file (a config, another program's database) by mistake."""
+    rollout.cache.write_bytes(content)
+    troubled, plain = run_with_trouble(rollout)
+    assert troubled.stdout == plain.stdout
+    cleared = rollout("cache", "clear")
+    assert (cleared.exit_code, cleared.stdout) == (2, "")
+    assert cleared.stderr == (
+        f"Error: {rollout.cache} is not a rollout history cache, so rollout leaves it alone; "
+        "set [cache] path to another file\n"
+    )
+    assert rollout.cache.read_bytes() == content
 
 
 def test_a_locked_cache_gives_one_warning_and_the_same_answer(

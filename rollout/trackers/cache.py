@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from rollout.config import Config
-from rollout.errors import TrackerNotSetUp
+from rollout.errors import OutputError, TrackerNotSetUp
 
 SCHEMA = 2  # PRAGMA user_version: a file of another version is started afresh
 APPLICATION_ID = 0x726F6C6C  # PRAGMA application_id: "roll", a file rollout made
@@ -189,7 +189,13 @@ def _size(size: int) -> str:
 
 
 def remove_cache(path: Path) -> bool:
-    """Delete the cache file and its write-ahead log; whether there was anything."""
+    """Delete the cache file and its write-ahead log; whether there was anything. A file
+    that is not one rollout made (see made_by_rollout) is an OutputError, and stays."""
+    if path.is_file() and not made_by_rollout(path):
+        raise OutputError(
+            f"{path} is not a rollout history cache, so rollout leaves it alone; "
+            "set [cache] path to another file"
+        )
     found = False
     for suffix in ("", "-wal", "-shm", "-journal"):
         candidate = path.with_name(path.name + suffix)
@@ -416,12 +422,29 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def made_by_rollout(path: Path) -> bool:
+    """Whether the file at ``path`` may be rollout's cache: empty, or an SQLite file whose
+    header (read as bytes: the file may be damaged) names rollout's application id."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+    except OSError:
+        return False
+    if not header:
+        return True
+    application = int.from_bytes(header[68:72], "big")
+    return header.startswith(_SQLITE_HEADER) and application == APPLICATION_ID
+
+
 def _reason(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if "locked" in text or "busy" in text:
         return "it is locked by another run"
     if "not a database" in text or "malformed" in text:
-        return f"it is damaged ({text}); rollout cache clear removes it"
+        return f"it is damaged or not rollout's ({text}); rollout cache clear removes it if it is"
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return f"it cannot be written ({text})"
     if isinstance(error, OSError):
