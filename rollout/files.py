@@ -27,7 +27,19 @@ def write_atomically(path: Path, content: bytes) -> None:
     A subscriber fetching the file meanwhile gets the old version or the new one, never a
     mix; a failure leaves the old file as it was. The temporary file is ``.<name>.<random>``
     (see remove_stale_temporaries for what a killed run leaves).
+
+    A symbolic link is followed: the file it points to is replaced, the link stays. A
+    device or a pipe (``--out /dev/stdout``) is written into: it cannot be replaced, and
+    must never be (``/dev/null`` replaced by a file breaks the whole machine).
     """
+    if path.is_symlink():
+        try:
+            path = path.resolve()
+        except (OSError, RuntimeError) as error:  # a loop of links
+            raise OutputError(f"cannot write {path}: {error}") from None
+    if path.exists() and not path.is_file() and not path.is_dir():
+        _write_into(path, content)
+        return
     # mkstemp makes the file private (0600); keep the old file's mode, else a published
     # feed should be readable like any other file.
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
@@ -38,6 +50,14 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _write_into(path: Path, content: bytes) -> None:
+    try:
+        with path.open("wb") as handle:
+            handle.write(content)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def write_all_atomically(files: dict[Path, bytes]) -> None:

@@ -102,3 +102,43 @@ def test_an_interrupted_write_leaves_no_temporary_file(
         write_atomically(target, b"new")
     assert [path.name for path in workdir.iterdir()] == ["feed.ics"]
     assert target.read_bytes() == b"old"
+
+
+SNAPSHOT = Path(__file__).parent.parent / "examples" / "snapshot.json"
+NOTES = (
+    "--tracker",
+    f"snapshot:{SNAPSHOT}",
+    "notes",
+    "2027-02-01",
+    "--as-of",
+    "2027-02-02",
+    "--out",
+)
+
+
+def test_out_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(
+    run: RunCli, workdir: Path
+) -> None:
+    target = workdir / "published" / "notes.md"
+    target.parent.mkdir()
+    target.write_text("last month's\n", encoding="utf-8")
+    link = workdir / "current.md"
+    link.symlink_to(target)
+    result = run(*NOTES, str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert target.read_text(encoding="utf-8").startswith("# Release notes: ")
+
+
+def test_out_into_a_pipe_writes_into_it_and_leaves_it_a_pipe(run: RunCli, workdir: Path) -> None:
+    """As --out /dev/stdout or /dev/null would: a device or a pipe is never replaced."""
+    pipe = workdir / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    result = run(*NOTES, str(pipe))
+    reader.join(timeout=10)
+    assert result.exit_code == 0, result.stderr
+    assert pipe.is_fifo()
+    assert received and received[0].startswith(b"# Release notes: ")
