@@ -10,7 +10,7 @@ Anyone can write a comment, so a marker counts only in a note by a trusted autho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -68,7 +68,7 @@ def markers_in(notes: Iterable[Note], trust: Trust) -> list[PostedMarker]:
     for note in sorted(notes, key=lambda n: (n.created_at, n.id)):
         if not trust.allows(note):
             continue
-        for match in _MARKER.finditer(note.body):
+        for match in _markers(_MARKER, note.body):
             try:
                 posted = date.fromisoformat(match.group(3)) if match.group(3) else None
                 marker = Marker(match.group(1), date.fromisoformat(match.group(2)), posted)
@@ -101,6 +101,32 @@ def last_triage(notes: Iterable[Note], trust: Trust) -> tuple[TriageMarker, Note
     found = None
     for note in sorted(notes, key=lambda n: (n.created_at, n.id)):
         if trust.allows(note):
-            for match in _TRIAGE.finditer(note.body):
+            for match in _markers(_TRIAGE, note.body):
                 found = (TriageMarker(match.group(1)), note)
     return found
+
+
+# A code fence (CommonMark): three or more backticks or tildes, indented three spaces at most.
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+# A code span: text between two runs of as many backticks.
+_CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
+
+
+def _markers(marker: re.Pattern[str], body: str) -> Iterator[re.Match[str]]:
+    """The markers of a note outside code: one quoted in a code block or a code span is
+    text a person shows (GitLab renders it), not a hidden marker."""
+    fence = ""
+    for line in body.splitlines():
+        found_fence = _FENCE.match(line)
+        if fence:  # closed by a bare fence of the same kind, at least as long
+            bare = line.strip()
+            if found_fence and bare == fence[0] * len(bare) and len(bare) >= len(fence):
+                fence = ""
+            continue
+        if found_fence is not None:
+            fence = found_fence.group(1)
+            continue
+        if len(line) - len(line.lstrip(" ")) < 4:  # four spaces in: an indented code block
+            yield from marker.finditer(_CODE_SPAN.sub("", line))

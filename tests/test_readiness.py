@@ -213,6 +213,23 @@ def test_posted_pre_announcement_date_is_the_announcement_date() -> None:
     assert verdict(plain, 1, "2027-01-20").ships_on == date(2027, 3, 1)
 
 
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "`<!-- rollout:announcement phase=pre deploy=2027-02-01 -->`",
+        "```\\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->\\n```",
+        "~~~~\\n<!-- rollout:announcement phase=pre deploy=2027-02-01 -->",
+        "    <!-- rollout:announcement phase=pre deploy=2027-02-01 -->",
+    ],
+)
+def test_a_marker_quoted_as_code_is_not_an_announcement(quoted: str) -> None:
+    """Even by rollout's own user: GitLab shows it as text, so nobody was told anything."""
+    story = feature(crit="C2", signed="2027-01-08") + (
+        f'note 1 by rollout-bot on 2027-01-10: "How the marker looks:\\n\\n{quoted}"'
+    )
+    assert verdict(story, 1, "2027-01-20").ships_on == date(2027, 3, 1)
+
+
 def test_december_freeze_holds_c2_back_but_not_c3() -> None:
     story = """
         project ops/tracker
