@@ -56,9 +56,10 @@ REQUEST_TYPES = ("Bug", "Feature", "Administrative")
 PRE_STAGES = {"Stage::Development", "Stage::Validation", "Stage::Implementation"}
 POST_WINDOW = timedelta(days=7)
 DEPLOYMENT_MILESTONE = "CustSuppOps Deployment "  # §1: one milestone per deployment period
-# Slack, for announce --due with the slack target: the channel looked up by name once, and
-# its history read once (§8: one read per channel, not per issue).
-SLACK_READS = 2
+# Slack, for announce --due with the slack target: who the bot is (auth.test) and the channel
+# looked up by name, once each, and its history read once (§8: one read per channel, not per
+# issue).
+SLACK_READS = 3
 SITE_HISTORY = 12  # [site] history: months of past deployments with release notes
 # The parts of each issue's history a command reads: iid -> parts.
 Parts = dict[int, tuple[str, ...]]

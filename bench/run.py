@@ -617,7 +617,8 @@ def _legend() -> str:
         f'  gitlab is `python -c "{GITLAB_FLOOR}"`.\n'
         "requests: made, as the test server recorded them: issue list pages + per-issue\n"
         "  requests (+ others: the project, milestone pages), and the Slack API requests\n"
-        "  (a channel looked up by name, its history read) where a row announces to Slack.\n"
+        "  (who the bot is, a channel looked up by name, its history read) where a row\n"
+        "  announces to Slack.\n"
         "needed: the same, counting only what the command cannot do without, worked out\n"
         "  from the generated project.\n"
         "network: (a list's first page, then its other pages concurrency at a time + others\n"

@@ -54,7 +54,8 @@ from rollout.trackers import HISTORY, Progress, Tracker
 from rollout.workflow import LabelReading, Vocabulary, local_date, read_labels
 
 PHASES = ("pre", "reminder", "post")
-# How far back a target's ledger is read for an announcement naming D (PRODUCT.md §8).
+# How far back a target's ledger is read for an announcement naming D (PRODUCT.md §8), at
+# least: further for one that could have been posted earlier (_Rules._look_back).
 LEDGER_DAYS = 45
 # The deployment milestones an issue can be in start this long before the as-of day.
 _MILESTONES_BEFORE = relativedelta(years=3)
@@ -278,7 +279,7 @@ class _Rules:
             if shipping:
                 found.extend(self._reminder(issue, reading))
             found.extend(self._pre(issue, reading, ledger))
-        return [self._with_look_back(due, issue.notes) for due in found]
+        return [replace(due, look_back=self._look_back(due)) for due in found]
 
     def _recently_closed(self, issue: Issue) -> bool:
         """Closed in the last post_window (or after the as-of day: open then)."""
@@ -358,12 +359,20 @@ class _Rules:
         look_back = day - timedelta(days=LEDGER_DAYS)
         return DueAnnouncement(issue, phase, day, self.as_of, reason, look_back)
 
-    def _with_look_back(self, due: DueAnnouncement, notes: Sequence[Note]) -> DueAnnouncement:
-        """Reach back to the day GitLab got it, when that is older than 45 days before the
-        date: a pre-announcement made long ahead must still be found in the other ledgers."""
-        posted = [
+    def _look_back(self, due: DueAnnouncement) -> date:
+        """The oldest day a copy of ``due`` could have been posted: 45 days before the date
+        it names, or earlier where the rules make it due earlier. A pre-announcement is due
+        while the issue is in a pre stage of a deployment milestone, which can be any day
+        since the issue was created; a reminder from its reminder day. One GitLab holds is
+        looked for back to the day GitLab got it."""
+        earliest = [due.look_back]
+        if due.phase == "pre":
+            earliest.append(local_date(due.issue.created_at, self.zone))
+        if due.days is not None:
+            earliest.append(due.days[0])
+        earliest.extend(
             local_date(found.note.created_at, self.zone)
-            for found in markers_in(notes, self.trust)
+            for found in markers_in(due.issue.notes, self.trust)
             if due.held_in(held_on_issue([found.note], self.trust, due.iid))
-        ]
-        return replace(due, look_back=min([due.look_back, *posted]))
+        )
+        return min(earliest)

@@ -303,8 +303,10 @@ def test_a_due_announcement_goes_to_gitlab_and_slack_once(autopilot: Autopilot) 
     assert second.stdout == "Nothing due on Tuesday 2027-01-05.\n"
     assert (autopilot.gitlab_posts(), autopilot.slack_posts()) == (1, 0)
     assert len(autopilot.slack_messages()) == 1
-    # The Slack ledger: one history read, and the channel's name looked up once.
+    # The Slack ledger: who the bot is asked once, the channel's name looked up once, and
+    # one history read.
     assert [r.method for r in autopilot.slack.requests] == [
+        "auth.test",
         "conversations.list",
         "conversations.history",
     ]
@@ -550,6 +552,50 @@ def test_only_this_projects_messages_hold_an_announcement(autopilot: Autopilot) 
     assert autopilot.slack_posts() == 1
 
 
+# Who posted a message with the announcement's metadata, and whether it holds the announcement.
+AUTHORS = [
+    pytest.param({}, True, id="the bot itself"),
+    pytest.param({"user": "U0MALLORY1"}, False, id="another user"),
+    pytest.param({"user": "U0OTHERAPP", "bot_id": "B0OTHERAPP"}, False, id="another app's bot"),
+    pytest.param({"bot_id": "B0LEGACY01"}, False, id="a legacy integration"),
+]
+
+
+@pytest.mark.parametrize(("author", "holds"), AUTHORS)
+def test_only_the_bots_own_messages_hold_an_announcement(
+    autopilot: Autopilot, author: dict[str, str], holds: bool
+) -> None:
+    autopilot.slack.state.add_message(
+        "releases", "Planned", ts=1_799_056_800, metadata=payload(), **author
+    )
+    result = post(autopilot)
+    assert result.exit_code == 0, result.output
+    assert autopilot.slack_posts() == (0 if holds else 1)
+    assert ("slack: posted the pre announcement of #42" in result.stderr) is not holds
+
+
+def test_a_long_announced_change_is_not_posted_to_slack_again_after_gitlab_failed(
+    workdir: Path,
+) -> None:
+    # Pre-announced 50 days ahead of its deployment: further back than 45 days before it.
+    story = (
+        HEADER
+        + """bug 50 "Move the help center" by alice, C1, milestone "CustSuppOps Deployment 2027-03-01":
+  2027-01-04 development
+"""
+    )
+    with Autopilot(load_story(story), workdir) as autopilot:
+        autopilot.gitlab.inject("status", match="/notes", method="POST", code=500, times=3)
+        failed = post(autopilot, "2027-01-10")
+        assert failed.exit_code == 2, failed.output
+        assert autopilot.slack_announcements() == [(50, "pre", "2027-03-01", "2027-01-10")]
+        rerun = post(autopilot, "2027-01-10")
+        assert rerun.exit_code == 0, rerun.output
+        assert rerun.stdout.splitlines()[2].split()[-1] == "gitlab"  # due for GitLab only
+        assert autopilot.slack_posts() == 1
+        assert [a[:3] for a in autopilot.gitlab_announcements()] == [(50, "pre", "2027-03-01")]
+
+
 def test_a_channel_given_by_id_is_not_looked_up(autopilot: Autopilot) -> None:
     channel = autopilot.slack.state.channel("releases").id
     autopilot.config.write_text(
@@ -558,6 +604,7 @@ def test_a_channel_given_by_id_is_not_looked_up(autopilot: Autopilot) -> None:
     result = post(autopilot)
     assert result.exit_code == 0, result.output
     assert [r.method for r in autopilot.slack.requests] == [
+        "auth.test",
         "conversations.history",
         "chat.postMessage",
     ]

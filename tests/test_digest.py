@@ -234,6 +234,35 @@ def test_posting_it_twice_posts_once(autopilot: Autopilot) -> None:
     assert autopilot.slack_posts() == 2
 
 
+@pytest.mark.parametrize(
+    ("author", "holds"),
+    [
+        pytest.param({}, True, id="the bot itself"),
+        pytest.param({"user": "U0MALLORY1"}, False, id="another user"),
+        pytest.param({"user": "U0OTHERAPP", "bot_id": "B0OTHERAPP"}, False, id="another app"),
+        pytest.param({"bot_id": "B0LEGACY01"}, False, id="a legacy integration"),
+    ],
+)
+def test_only_the_bots_own_message_holds_the_weeks_digest(
+    autopilot: Autopilot, author: dict[str, str], holds: bool
+) -> None:
+    metadata = {
+        "event_type": "rollout_digest",
+        "event_payload": {"project": "ops/tracker", "week": "2027-01-31"},
+    }
+    autopilot.slack.state.add_message(
+        "releases",
+        "Week in Review",
+        ts=1_801_389_600,  # 2027-01-31 10:00 UTC
+        metadata=metadata,
+        **author,
+    )
+    result = autopilot("digest", "--post", "--as-of", "2027-02-03")
+    assert result.exit_code == 0, result.output
+    assert autopilot.slack_posts() == (0 if holds else 1)
+    assert result.stderr.startswith("posted the Support Week in Review") is not holds
+
+
 def test_a_dropped_connection_after_the_post_posts_once(autopilot: Autopilot) -> None:
     autopilot.slack.inject("drop", method="chat.postMessage")
     result = autopilot("digest", "--post", "--as-of", "2027-02-03")

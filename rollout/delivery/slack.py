@@ -5,8 +5,10 @@ the API's base URL from ``SLACK_API_URL`` (default Slack's own). The channel's h
 with its metadata, is the ledger (PRODUCT.md §8): it is read once a run, back to the oldest
 day any of the run's announcements could have been posted, and read again after an attempt
 that failed, so that a post whose answer was lost (a dropped connection, a 5xx) is never
-made twice. slack_sdk's ``WebClient`` resends a request whose connection dropped by default;
-rollout builds it without retry handlers and retries through the history check itself.
+made twice. Only the bot's own messages count (``auth.test`` says who it is, once a run):
+anyone in the channel can post a message with the same metadata. slack_sdk's ``WebClient``
+resends a request whose connection dropped by default; rollout builds it without retry
+handlers and retries through the history check itself.
 ``ratelimited`` answers are retried after their ``Retry-After``.
 """
 
@@ -36,6 +38,7 @@ from rollout.delivery import Target
 from rollout.due import LEDGER_DAYS, DueAnnouncement, Held
 from rollout.errors import DeliveryError
 from rollout.retry_after import retry_after_seconds
+from rollout.safety import secret_variable
 
 TOKEN_VARIABLE = "SLACK_BOT_TOKEN"
 URL_VARIABLE = "SLACK_API_URL"
@@ -84,6 +87,22 @@ class SlackFailure(DeliveryError):
 class Message:
     ts: str
     metadata: Mapping[str, Any] | None
+    user: str | None = None
+    bot_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the token posts as, by ``auth.test``: the bot user and, for a bot token, the bot."""
+
+    user_id: str | None
+    bot_id: str | None
+
+    def wrote(self, message: Message) -> bool:
+        return bool(
+            (self.bot_id and message.bot_id == self.bot_id)
+            or (self.user_id and message.user == self.user_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -121,6 +140,7 @@ class SlackChannel:
         if split.port:
             self.host += f":{split.port}"
         self._id: str | None = None
+        self._identity: Identity | None = None
         self._history: list[Message] | None = None
         self._since: datetime | None = None
         self._broken: SlackFailure | None = None
@@ -128,7 +148,10 @@ class SlackChannel:
     @classmethod
     def connect(cls, channel: str, environ: Mapping[str, str] | None = None) -> SlackChannel:
         environ = os.environ if environ is None else environ
-        token = (environ.get(TOKEN_VARIABLE) or "").strip()
+        try:
+            token = secret_variable(TOKEN_VARIABLE, environ)
+        except ValueError as error:
+            raise DeliveryError(str(error)) from None
         if not token:
             raise DeliveryError(
                 f"no Slack token: set {TOKEN_VARIABLE} to the bot token (xoxb-...) of the app "
@@ -165,6 +188,26 @@ class SlackChannel:
             "check [slack] channel (a private channel is named by its id, and the bot invited)"
         )
 
+    def identity(self) -> Identity:
+        """Who the token posts as, asked once."""
+        if self._identity is not None:
+            return self._identity
+        answer = self._read("finding out who the bot is", self.client.auth_test)
+        data = answer.data if isinstance(answer.data, dict) else {}
+        identity = Identity(_string_field(data, "user_id"), _string_field(data, "bot_id"))
+        if identity.user_id is None and identity.bot_id is None:
+            raise SlackFailure(
+                f"Slack at {self.host} did not say whose token {TOKEN_VARIABLE} is (auth.test); "
+                "try again later"
+            )
+        self._identity = identity
+        return self._identity
+
+    def ledger(self, since: datetime) -> list[Message]:
+        """The bot's own messages since ``since``: the only ones whose metadata is trusted."""
+        identity = self.identity()
+        return [message for message in self.history(since) if identity.wrote(message)]
+
     def history(self, since: datetime) -> list[Message]:
         """The messages since ``since``, with their metadata: read once, and again only when
         an older one is asked for or a post failed."""
@@ -172,7 +215,7 @@ class SlackChannel:
             return self._history
         channel = self.channel_id()
         messages = [
-            Message(str(m.get("ts", "")), m.get("metadata"))
+            _message(m)
             for answer in self._pages(
                 f"reading the history of {self.name}",
                 self.client.conversations_history,
@@ -191,7 +234,7 @@ class SlackChannel:
     def post_once(
         self, text: str, metadata: Mapping[str, Any], since: datetime, already_there: Finder
     ) -> Posted:
-        """Post ``text`` with ``metadata`` unless ``already_there`` finds it in the history.
+        """Post ``text`` with ``metadata`` unless ``already_there`` finds it in the ledger.
 
         A failed attempt may still have posted (a dropped connection, a 5xx): the history is
         read again before the next one, up to ATTEMPTS in all.
@@ -203,7 +246,7 @@ class SlackChannel:
             if last_error is not None:
                 self._wait(last_error, attempt)
             try:
-                found = already_there(self.history(since))
+                found = already_there(self.ledger(since))
             except SlackFailure as error:
                 self._broken = error
                 raise
@@ -231,7 +274,8 @@ class SlackChannel:
                 continue
             ts = str(answer.get("ts", ""))
             if self._history is not None:
-                self._history.append(Message(ts, dict(metadata)))
+                identity = self.identity()
+                self._history.append(Message(ts, dict(metadata), identity.user_id, identity.bot_id))
             return Posted(posted=True, ts=ts)
         assert last_error is not None
         self._broken = last_error
@@ -335,6 +379,20 @@ class SlackChannel:
         )
 
 
+def _message(data: Mapping[str, Any]) -> Message:
+    return Message(
+        str(data.get("ts", "")),
+        data.get("metadata"),
+        _string_field(data, "user"),
+        _string_field(data, "bot_id"),
+    )
+
+
+def _string_field(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
 def _retry_after(headers: Mapping[str, Any]) -> float:
     for name, value in headers.items():
         if name.lower() == "retry-after":
@@ -379,8 +437,9 @@ def announcement_metadata(project: str, due: DueAnnouncement) -> dict[str, Any]:
 
 
 def held_in_channel(messages: Iterable[Message], project: str) -> list[Held]:
-    """The announcements of ``project`` the messages' metadata names; anything else, or
-    metadata that does not parse, is ignored."""
+    """The announcements of ``project`` the messages' metadata names (the caller passes only
+    the bot's own, SlackChannel.ledger); anything else, or metadata that does not parse, is
+    ignored."""
     held = []
     for message in messages:
         payload = _payload(message, ANNOUNCEMENT_EVENT)
@@ -427,7 +486,7 @@ class SlackTarget(Target):
         if not dues:
             return []
         since = midnight(min(due.look_back for due in dues), self.zone)
-        held = held_in_channel(self.channel.history(since), self.project)
+        held = held_in_channel(self.channel.ledger(since), self.project)
         return [due for due in dues if not due.held_in(held)]
 
     def deliver(self, due: DueAnnouncement, announcement: Announcement) -> str:
