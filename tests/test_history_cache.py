@@ -443,12 +443,28 @@ def test_a_database_that_is_not_a_rollout_cache_is_left_alone(rollout: Rollout) 
     db.execute("INSERT INTO recipes VALUES ('bread')")
     db.commit()
     db.close()
+    before = rollout.cache.read_bytes()
     troubled, plain = run_with_trouble(rollout)
     assert "not a rollout history cache" in one_warning(troubled)
     assert troubled.stdout == plain.stdout
+    assert rollout.cache.read_bytes() == before  # not even switched to WAL
+    assert "problem:  not a rollout history cache" in rollout("cache", "info").stdout
     db = sqlite3.connect(rollout.cache)
     assert db.execute("SELECT name FROM recipes").fetchall() == [("bread",)]
     db.close()
+
+
+def test_a_cache_path_that_is_a_directory_is_one_line_each(rollout: Rollout) -> None:
+    rollout.cache.mkdir()
+    troubled, plain = run_with_trouble(rollout)
+    assert troubled.stdout == plain.stdout
+    assert "problem:  a directory, not a history cache" in rollout("cache", "info").stdout
+    cleared = rollout("cache", "clear")
+    assert (cleared.exit_code, cleared.stderr) == (
+        2,
+        f"Error: {rollout.cache} is a directory, not a history cache; set [cache] path to a file\n",
+    )
+    assert rollout.cache.is_dir()
 
 
 def test_two_runs_at_once(rollout: Rollout, server: GitLabServer) -> None:

@@ -133,9 +133,15 @@ def cache_info(path: Path) -> CacheInfo:
     )
     if not path.exists():
         return CacheInfo(path, False, 0, 0, 0, None, None)
+    if path.is_dir():
+        problem = "a directory, not a history cache; set [cache] path to a file"
+        return CacheInfo(path, True, 0, 0, 0, None, None, problem)
     try:
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
         try:
+            if not _ours_or_blank(db):
+                problem = "not a rollout history cache, so rollout leaves it alone"
+                return CacheInfo(path, True, size, 0, 0, None, None, problem)
             application = db.execute("PRAGMA application_id").fetchone()[0]
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if application != APPLICATION_ID or version != SCHEMA:
@@ -191,6 +197,8 @@ def _size(size: int) -> str:
 def remove_cache(path: Path) -> bool:
     """Delete the cache file and its write-ahead log; whether there was anything. A file
     that is not one rollout made (see made_by_rollout) is an OutputError, and stays."""
+    if path.is_dir():
+        raise OutputError(f"{path} is a directory, not a history cache; set [cache] path to a file")
     if path.is_file() and not made_by_rollout(path):
         raise OutputError(
             f"{path} is not a rollout history cache, so rollout leaves it alone; "
@@ -347,6 +355,8 @@ class HistoryCache:
         )
         try:
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            if not _ours_or_blank(db):  # asked before anything is written to it
+                raise _NotOurs
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             with _transaction(db):
@@ -360,10 +370,7 @@ class HistoryCache:
         """Create the tables in a new file; start afresh a file of another schema, host or
         project; refuse a database that is not a rollout cache."""
         application = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
-        if application != APPLICATION_ID:
-            if application != 0 or tables:
-                raise _NotOurs
+        if application != APPLICATION_ID:  # a new file (see _ours_or_blank)
             self._create(db)
             return
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -395,6 +402,14 @@ class HistoryCache:
             "CREATE TABLE runs (id INTEGER PRIMARY KEY, "
             "hits INTEGER NOT NULL, misses INTEGER NOT NULL)"
         )
+
+
+def _ours_or_blank(db: sqlite3.Connection) -> bool:
+    """Whether the database is rollout's cache, or new and empty: anything else is another
+    program's, never to be changed."""
+    application = db.execute("PRAGMA application_id").fetchone()[0]
+    tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+    return bool(application == APPLICATION_ID or (application == 0 and not tables))
 
 
 def _select(
