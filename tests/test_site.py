@@ -504,7 +504,7 @@ def test_unchanged_inputs_give_identical_bytes(
 def test_publishing_replaces_the_whole_site(tmp_path: Path) -> None:
     out = tmp_path / "public"
     publish_site(
-        {"index.html": b"old", "notes/2027-01-01.html": b"old notes", "gone.ics": b"x"}, out
+        {"index.html": b"old", "notes/2027-01-01.html": b"old notes", "changes.ics": b"x"}, out
     )
     publish_site({"index.html": b"new", "notes/2027-02-01.html": b"new notes"}, out)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
@@ -581,6 +581,45 @@ def test_a_directory_that_is_not_a_site_is_left_alone(run: RunCli, workdir: Path
     (workdir / "public" / "thesis.docx").unlink()
     (workdir / "public" / "deployments.ics").write_bytes(b"")
     assert run("site", "--as-of", "2027-01-20").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "foreign", ["team-holidays.ics", "notes/minutes.md", "notes/2027-01-01.html.bak"]
+)
+def test_files_of_the_same_kind_that_rollout_did_not_write_are_left_alone(
+    run: RunCli, workdir: Path, foreign: str
+) -> None:
+    path = workdir / "public" / foreign
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"BEGIN:VCALENDAR")
+    result = run("site", "--as-of", "2027-01-20")
+    assert (result.exit_code, result.stderr.startswith(f"Error: public holds {foreign}, ")) == (
+        2,
+        True,
+    ), result.stderr
+    assert path.read_bytes() == b"BEGIN:VCALENDAR"
+
+
+def test_the_whole_file_system_is_refused_at_its_first_entry(run: RunCli) -> None:
+    result = run("site", "--as-of", "2027-01-20", "--out", "/")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: / holds ") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("variable", ["", "CI_PAGES_URL"])
+def test_credentials_in_the_sites_address_are_never_published(
+    run: RunCli, workdir: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    address = "https://depl0yer:s3cret@support-ops.gitlab.io/releases"
+    if variable:  # GitLab's own has no credentials: one set by hand might
+        address += "?private_token=s3cret#x"
+        monkeypatch.setenv(variable, address)
+    else:
+        (workdir / "rollout.toml").write_text(f'[site]\nurl = "{address}"\n', encoding="utf-8")
+    assert run("site", "--as-of", "2027-01-20").exit_code == 0
+    published = b"".join(p.read_bytes() for p in (workdir / "public").rglob("*") if p.is_file())
+    assert b"s3cret" not in published and b"depl0yer" not in published
+    assert b"webcal://support-ops.gitlab.io/releases/deployments.ics" in published
 
 
 def test_a_tracker_that_fails_stops_it_before_anything_is_written(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from dateutil.relativedelta import relativedelta
 
@@ -89,9 +90,21 @@ def build_site(
         upcoming=board.next_deployment,
         shown=tuple(shown),
         months=tuple(month_grids(config, schedule, as_of, months, as_of)),
-        feeds=tuple(feed_links(feed_names(config, changes=read is not None), base_url)),
+        feeds=tuple(feed_links(feed_names(config, changes=read is not None), _public(base_url))),
         project=read.project if read is not None else None,
         board=board if read is not None else None,
         notes=notes,
     )
     return {**render_pages(content, templates), **feeds}
+
+
+def _public(url: str | None) -> str | None:
+    """The site's address as published: without a user:password@, query or fragment. A
+    credential there would be on every page, and sent to Google in its subscribe link."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "https://[::1": no address to link to
+        return None
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))

@@ -26,7 +26,8 @@ from rollout.errors import OutputError
 # fetched into it first, as their memory). Anything else means --out names a directory
 # that is not a site, and replacing it would lose someone's files.
 SITE_FILE = re.compile(
-    r"(index|calendar|board)\.html|[\w.-]+\.ics|style\.css|site\.js|favicon\.svg"
+    r"(index|calendar|board)\.html|(deployments|deadlines|changes)\.ics|style\.css|site\.js"
+    r"|favicon\.svg"
     r"|notes/(index|\d{4}-\d{2}-\d{2})\.html"
 )
 _RENAME_EXCHANGE = 2
@@ -66,15 +67,32 @@ def _check_replaceable(target: Path, shown: Path) -> None:
         raise OutputError(f"{shown} is not a directory; choose another --out")
     if not target.exists():
         return
-    for path in sorted(target.rglob("*")):
-        relative = path.relative_to(target).as_posix()
-        if path.is_dir() and not path.is_symlink() and relative == "notes":
-            continue
-        if path.is_symlink() or not path.is_file() or not SITE_FILE.fullmatch(relative):
-            raise OutputError(
-                f"{shown} holds {relative}, which is not part of a site rollout writes; "
-                "choose another --out, or move it away (the whole directory is replaced)"
-            )
+    foreign = _first_foreign(target)
+    if foreign is not None:
+        raise OutputError(
+            f"{shown} holds {foreign}, which is not part of a site rollout writes; "
+            "choose another --out, or move it away (the whole directory is replaced)"
+        )
+
+
+def _first_foreign(target: Path) -> str | None:
+    """The first entry of ``target`` that is not part of a site, or None: looked at one by
+    one, so that --out / or a home directory is refused at once, not after a walk of it."""
+    try:
+        for entry in sorted(os.scandir(target), key=lambda e: e.name):
+            if entry.name == "notes" and entry.is_dir(follow_symlinks=False):
+                for note in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                    if not _site_file(note, f"notes/{note.name}"):
+                        return f"notes/{note.name}"
+            elif not _site_file(entry, entry.name):
+                return entry.name
+    except OSError as error:
+        raise OutputError(f"cannot read {target}: {error.strerror or error}") from None
+    return None
+
+
+def _site_file(entry: os.DirEntry[str], relative: str) -> bool:
+    return entry.is_file(follow_symlinks=False) and SITE_FILE.fullmatch(relative) is not None
 
 
 def _write_tree(root: Path, files: Mapping[str, bytes]) -> None:
