@@ -129,11 +129,14 @@ def window_start(as_of: date, window: Duration, calendar: BusinessCalendar) -> d
 
 def in_window(day: date, as_of: date, window: Duration, calendar: BusinessCalendar) -> bool:
     """Whether day <= as_of <= day + window."""
-    if day > as_of:
-        return False
+    return day <= as_of <= window_end(day, window, calendar)
+
+
+def window_end(day: date, window: Duration, calendar: BusinessCalendar) -> date:
+    """day + window: in business days, the last of them (a weekend after it is outside)."""
     if window.is_business:
-        return calendar.count_between(day, as_of) <= window.amount
-    return as_of - day <= window.as_timedelta()
+        return calendar.after(day, window.amount) if window.amount else day
+    return day + window.as_timedelta()
 
 
 # --------------------------------------------------------------------------- fetching
@@ -296,14 +299,9 @@ class _Rules:
         return in_window(day, self.as_of, self.window, self.calendar)
 
     def _post(self, issue: Issue, day: date) -> DueAnnouncement:
-        end = self._window_end(day)
+        end = window_end(day, self.window, self.calendar)
         reason = f"shipped {day}; the post window ends {end}"
         return self._due(issue, "post", day, reason)
-
-    def _window_end(self, day: date) -> date:
-        if self.window.is_business:
-            return self.calendar.after(day, self.window.amount) if self.window.amount else day
-        return day + self.window.as_timedelta()
 
     # ------------------------------------------------------------------ reminder
 

@@ -638,12 +638,10 @@ def test_transient_failures_of_the_history_read_are_retried(
     assert autopilot.slack_announcements() == [(*PRE, "2027-01-05")]
 
 
-PRES = [(43, "pre"), (44, "pre"), (45, "pre")]
-
-
 PRES = [(43, "pre"), (44, "pre"), (45, "pre")]  # due all February long
 BUSINESS = '[announce]\npost_window = "3 business days"\n'
 NONE = '[announce]\npost_window = "0 days"\n'
+FOUR = '[announce]\npost_window = "4 business days"\n'
 
 
 @pytest.mark.parametrize(
@@ -652,6 +650,9 @@ NONE = '[announce]\npost_window = "0 days"\n'
         # 3 business days after Monday Feb 1 is Thursday Feb 4.
         (BUSINESS, "2027-02-04", [(42, "post"), *PRES, (46, "post")]),
         (BUSINESS, "2027-02-05", PRES),
+        # 4 business days end on Friday Feb 5: the weekend after it is outside, as it says.
+        (FOUR, "2027-02-05", [(42, "post"), *PRES, (46, "post")]),
+        (FOUR, "2027-02-06", PRES),
         (
             NONE,
             "2027-02-01",
