@@ -420,6 +420,14 @@ def test_a_source_date_epoch_past_the_calendar_is_one_error_line(
         ),
         (["check"], "Error: Missing argument 'IID...'; see rollout check --help"),
         (["schedule", "--months", "0"], None),
+        *(
+            (
+                [*command, "--out", ""],
+                "Error: Invalid value for '--out': it is empty; name where to write; "
+                f"see rollout {command[0]} --help",
+            )
+            for command in (["calendar"], ["notes", "2027-02-01"], ["site"], ["snapshot"])
+        ),
         (["announce", "--due", "5"], None),
         (
             ["check", "9" * 4301],

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rollout.cli.options import App, pass_app, range_options, say, today_in
+from rollout.cli.options import App, OutPath, pass_app, range_options, say, today_in
 
 if TYPE_CHECKING:
     from rollout.readiness import Verdict
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=OutPath(path_type=Path, file_okay=False),
     default=Path("calendars"),
     show_default=True,
     help="Directory for the .ics files (the previous files there are the feeds' memory).",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import App, pass_app, say
+from rollout.cli.options import App, OutPath, pass_app, say
 
 
 @click.command()
@@ -20,7 +20,7 @@ from rollout.cli.options import App, pass_app, say
 @click.option(
     "--out",
     "out_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=OutPath(path_type=Path, dir_okay=False),
     default=None,
     help="Where to write it (default: --config's file, else rollout.toml). An existing "
     "file is never overwritten.",

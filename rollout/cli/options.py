@@ -178,12 +178,22 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
 
+class OutPath(click.Path):
+    """A path to write to: an empty one (``--out ""``, an unset variable) would name the
+    current directory."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("it is empty; name where to write", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def out_file_option(function: F) -> F:
     """--out FILE: the product goes to a file, written atomically, instead of stdout."""
     return click.option(
         "--out",
         "out_file",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=OutPath(path_type=Path, dir_okay=False),
         default=None,
         help="Write to this file (atomically) instead of stdout.",
     )(function)

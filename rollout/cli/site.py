@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import App, as_of_option, pass_app, say, today_in
+from rollout.cli.options import App, OutPath, as_of_option, pass_app, say, today_in
 
 
 @click.command()
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=OutPath(path_type=Path, file_okay=False),
     default=Path("public"),
     show_default=True,
     help="Directory of the site; it is replaced as a whole (its .ics files are the feeds' memory).",

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import App, pass_app, say
+from rollout.cli.options import App, OutPath, pass_app, say
 
 
 @click.command()
 @click.option(
     "--out",
     "out_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=OutPath(path_type=Path, dir_okay=False),
     required=True,
     help="The snapshot file to write.",
 )
