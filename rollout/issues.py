@@ -137,7 +137,7 @@ def note_from_json(data: Json) -> Note:
 
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
-_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)  # the whole of that day
 
 
 class _Invalid(ValueError):

@@ -248,6 +248,37 @@ def test_any_field_with_any_value_answers_or_fails_with_one_line(
     error_line(result)  # the file, or what its data leads to (a date nobody can announce)
 
 
+@pytest.mark.parametrize(
+    ("timestamp", "accepted"),
+    [
+        ("9999-12-30T23:59:59Z", True),
+        ("9999-12-31T00:00:00Z", False),
+        ("0001-01-02T00:00:00Z", True),
+    ],
+)
+def test_the_timestamps_range_is_the_one_it_names(
+    workdir: Path, timestamp: str, accepted: bool
+) -> None:
+    """'from 0001-01-02 to 9999-12-30' takes both days whole."""
+
+    def edit(data: dict[str, Any]) -> None:
+        issue(data, 101)["notes"].append(
+            {
+                "id": 999999,
+                "body": "late",
+                "author": {"username": "someone", "name": "Someone"},
+                "created_at": timestamp,
+                "system": False,
+            }
+        )
+
+    result = run(workdir, changed(edit), "check", "101", "--as-of", "2027-01-20")
+    if accepted:
+        assert result.exit_code in (0, 1), result.stderr
+    else:
+        assert "expected a timestamp from 0001-01-02 to 9999-12-30" in error_line(result)
+
+
 def test_a_timestamp_at_the_end_of_the_calendar_is_named(workdir: Path) -> None:
     def edit(data: dict[str, Any]) -> None:
         issue(data, 101)["label_events"][0]["created_at"] = "0001-01-01T00:00:00+00:00"
