@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
-from rollout.dates import parse_date
+from rollout.dates import parse_date, strftime
 from rollout.durations import Duration, parse_duration
 from rollout.errors import ConfigError
 from rollout.safety import clean
+
+if TYPE_CHECKING:  # loaded by the commands that read patterns (_compile_pattern)
+    import regex
 
 CONFIG_NAME = "rollout.toml"
 BUILT_IN = "<built-in defaults>"
@@ -280,6 +283,28 @@ def _default_sections() -> dict[str, tuple[str, ...]]:
     }
 
 
+# The patterns come from the config but run on text anyone who files an issue writes: a
+# pattern that backtracks without end on some text must stop the run, not hang it. The
+# defaults take about a microsecond a character (a second on a description of GitLab's
+# maximum length), so the budget grows with the text, ten times that on top of a floor:
+# only a pattern whose time grows faster than its text runs out of it.
+PATTERN_TIMEOUT = 0.25  # seconds, for one pattern on a short text
+PATTERN_TIME_PER_CHARACTER = 1e-5  # seconds
+
+
+def pattern_timeout(text: str) -> float:
+    """How long one self-service pattern may search ``text``, in seconds."""
+    return PATTERN_TIMEOUT + PATTERN_TIME_PER_CHARACTER * len(text)
+
+
+class PatternTimeout(TimeoutError):
+    """One of a self-service rule's patterns ran out of its time on a text."""
+
+    def __init__(self, number: int, seconds: float) -> None:
+        super().__init__(f"patterns[{number}] took longer than {seconds:.2g} s")
+        self.number = number  # of the pattern in the rule, from 1
+
+
 @dataclass(frozen=True)
 class SelfServiceRule:
     """A kind of request people can make themselves: ``patterns`` are regular expressions
@@ -290,12 +315,33 @@ class SelfServiceRule:
     instructions: str  # a URL
 
     @cached_property
-    def _compiled(self) -> tuple[re.Pattern[str], ...]:
+    def _compiled(self) -> tuple[regex.Pattern[str], ...]:
         # Compiled on first use, not when every command imports the config.
-        return tuple(re.compile(pattern, re.IGNORECASE) for pattern in self.patterns)
+        return tuple(_compile_pattern(pattern) for pattern in self.patterns)
 
-    def search(self, text: str) -> re.Match[str] | None:
-        return next((m for p in self._compiled if (m := p.search(text))), None)
+    def search(self, text: str) -> regex.Match[str] | None:
+        """The first match of the patterns in turn; PatternTimeout when one runs out of
+        its time (pattern_timeout)."""
+        seconds = pattern_timeout(text)
+        for number, pattern in enumerate(self._compiled, start=1):
+            try:
+                match = pattern.search(text, timeout=seconds)
+            except TimeoutError:
+                raise PatternTimeout(number, seconds) from None
+            if match is not None:
+                return match
+        return None
+
+
+def _compile_pattern(pattern: str) -> regex.Pattern[str]:
+    # The regex module, not re: only it can stop a search that runs too long. Imported
+    # here, by the commands that read patterns: it takes 25 ms to load.
+    import regex
+
+    try:
+        return regex.compile(pattern, regex.IGNORECASE)
+    except regex.error as error:
+        raise ValueError(str(error)) from None
 
 
 def _rule(name: str, instructions: str, *patterns: str) -> SelfServiceRule:
@@ -741,7 +787,8 @@ def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
         table.finish()
         if month in overrides:
             raise table.error(
-                "month", f"{month:%Y-%m} is overridden twice; keep one [[schedule.override]]"
+                "month",
+                f"{strftime(month, '%Y-%m')} is overridden twice; keep one [[schedule.override]]",
             )
         if skip and moved is not None:
             raise table.error("date", "give either date or skip = true, not both")
@@ -754,12 +801,13 @@ def _read_overrides(schedule: _Table, day: int) -> tuple[Override, ...]:
                 latest = month + relativedelta(months=1, day=day)
             except (ValueError, OverflowError):
                 raise table.error(
-                    "month", f"{month:%Y-%m} is too close to the end of the calendar to plan"
+                    "month",
+                    f"{strftime(month, '%Y-%m')} is too close to the end of the calendar to plan",
                 ) from None
             if not earliest < moved < latest:
                 raise table.error(
                     "date",
-                    f"{moved} is outside the {month:%Y-%m} period "
+                    f"{moved} is outside the {strftime(month, '%Y-%m')} period "
                     f"(it must fall after {earliest} and before {latest})",
                 )
         overrides[month] = Override(month, moved, reason)
@@ -1073,8 +1121,8 @@ def _compile(table: _Table, name: str, patterns: list[Any]) -> tuple[str, ...]:
         if not isinstance(pattern, str) or not pattern:
             raise table.error(key, f'rule "{name}": must be a non-empty string')
         try:
-            re.compile(pattern, re.IGNORECASE)
-        except re.error as error:
+            _compile_pattern(pattern)
+        except ValueError as error:
             raise table.error(key, f'rule "{name}": not a regular expression ({error})') from None
     return tuple(patterns)
 

@@ -110,6 +110,8 @@ def triage_tracker(
         listed = tracker.list_issues(query, history=())
         issues = sorted((i for i in listed if is_new(i, vocabulary)), key=lambda i: i.iid)
     triager = Triager(config)
+    # Every issue is triaged before anything is written: a triage that fails (a pattern
+    # that runs too long on someone's text) leaves no issue half done.
     verdicts = [triager.triage(issue) for issue in issues]
     trust = tracker.trust(config.announce.posters)
     notes: dict[int, Sequence[Note]] = {}

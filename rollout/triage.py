@@ -20,8 +20,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from rollout.config import INTAKE_TYPES, Config, SelfServiceRule
+from rollout.config import INTAKE_TYPES, Config, PatternTimeout, SelfServiceRule
 from rollout.descriptions import find_section, normal
+from rollout.errors import RolloutError
 from rollout.issues import Issue
 from rollout.readiness import Check
 from rollout.safety import clean
@@ -36,6 +37,17 @@ from rollout.workflow import (
 TRIAGE_CHECK_IDS = ("request-type", "template", "severity", "self-service")
 # HTML comments in a description are a template's instructions, not the request.
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+
+
+class SlowPattern(RolloutError):
+    """A self-service pattern ran too long on an issue's text and was stopped."""
+
+    def __init__(self, rule: SelfServiceRule, iid: int, slow: PatternTimeout) -> None:
+        super().__init__(
+            f'self-service rule "{rule.name}": {slow} on issue #{iid} and was stopped; '
+            "simplify the pattern in [[intake.self_service]] (repeats that can match the same "
+            "text in many ways, like (a|aa)+, take for ever on some text)"
+        )
 
 
 @dataclass(frozen=True)
@@ -116,12 +128,16 @@ class Triager:
 
     def self_service(self, issue: Issue, kind: str | None) -> SelfServiceMatch | None:
         """The first self-service rule that matches the title or the description (its HTML
-        comments, a template's instructions, left out); incidents never match."""
+        comments, a template's instructions, left out); incidents never match. SlowPattern
+        when a pattern runs too long on the text."""
         if kind == "incident":
             return None
         text = f"{issue.title}\n\n{_COMMENT.sub('', issue.description)}"
         for rule in self.intake.self_service:
-            match = rule.search(text)
+            try:
+                match = rule.search(text)
+            except PatternTimeout as slow:
+                raise SlowPattern(rule, issue.iid, slow) from None
             if match is not None:
                 return SelfServiceMatch(rule, clean(match.group(0), limit=80))
         return None

@@ -1,11 +1,16 @@
 """rollout triage against the GitLab test server: the dry run, --apply and its idempotence,
-the needs-info label, closing self-service requests, whose markers count and hostile text."""
+the needs-info label, closing self-service requests, whose markers count, hostile text and
+self-service patterns that run away on it."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -389,3 +394,76 @@ def test_hostile_text_in_the_note_is_inert(rollout: Rollout) -> None:
     assert note.rstrip().endswith("-->") and "fingerprint=aaaaaaaaaaaa -->" not in note
     # and on the terminal: no control characters, the title on one line
     assert "\x1b" not in result.stdout
+
+
+# ------------------------------------------------------------------ runaway patterns
+
+# (a|aa)+$ tries every way of splitting the a's before failing at the "!": without a time
+# limit, longer than anyone waits. Issue 202's "Macro" matches the first pattern, so only
+# the issues that reach the second one run it.
+RUNAWAY = """\
+[[intake.self_service]]
+name = "Evil"
+patterns = ['macros?', '(a|aa)+$']
+instructions = "https://example.com/x"
+"""
+RUNAWAY_ERROR = (
+    'Error: self-service rule "Evil": patterns[2] took longer than 0.25 s on issue #204 and '
+    "was stopped; simplify the pattern in [[intake.self_service]] (repeats that can match "
+    "the same text in many ways, like (a|aa)+, take for ever on some text)\n"
+)
+
+
+def file_hostile_text(rollout: Rollout) -> None:
+    rollout.server.state.update_issue(7, 204, description="a" * 40 + "!", at="2027-01-20T09:00:00Z")
+
+
+def test_a_runaway_pattern_on_hostile_text_is_exit_2_in_one_line(rollout: Rollout) -> None:
+    file_hostile_text(rollout)
+    rollout.configure(RUNAWAY)
+    started = time.monotonic()
+    result = rollout("triage", "--json")
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 2
+    assert result.stderr == RUNAWAY_ERROR
+    assert result.stdout == ""
+
+
+def test_apply_writes_nothing_when_a_pattern_runs_away(rollout: Rollout) -> None:
+    file_hostile_text(rollout)
+    rollout.configure(RUNAWAY)
+    result = rollout("triage", "--apply")
+    assert result.exit_code == 2
+    assert result.stderr == RUNAWAY_ERROR
+    # 201 and 203 come before 204 and miss things too: every issue is triaged first.
+    assert rollout.writes() == []
+    assert all(LABEL not in rollout.labels(iid) and not rollout.notes(iid) for iid in MISSING)
+
+
+def test_the_reported_pattern_finishes(rollout: Rollout) -> None:
+    file_hostile_text(rollout)
+    rollout.configure(RUNAWAY.replace("(a|aa)+$", "(a+)+$"))
+    started = time.monotonic()
+    result = rollout("triage", "--json")
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1, result.stderr
+    [hostile] = [item for item in json.loads(result.stdout) if item["iid"] == 204]
+    assert hostile["self_service"] is None
+
+
+@pytest.mark.slow
+def test_a_runaway_pattern_cannot_hang_the_scheduled_job(rollout: Rollout) -> None:
+    # A process of its own, so that a search which does hang fails the test, not the suite.
+    file_hostile_text(rollout)
+    rollout.configure(RUNAWAY)
+    env = {**os.environ, "GITLAB_URL": rollout.server.url, "GITLAB_TOKEN": rollout.server.token}
+    config = str(rollout.directory / "rollout.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "rollout", "--config", config, "triage", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (2, RUNAWAY_ERROR, "")

@@ -36,7 +36,7 @@ BAD = [
     ),
     (
         '[[intake.self_service]]\nname = "Macros"\npatterns = ["macro(s"]\ninstructions = "https://example.com/macros"\n',
-        'intake.self_service[1].patterns[1]: rule "Macros": not a regular expression (missing ), unterminated subpattern at position 5)',
+        'intake.self_service[1].patterns[1]: rule "Macros": not a regular expression (missing ) at position 7)',
     ),
     (
         '[[intake.self_service]]\nname = "Macros"\npatterns = ["ok", 3]\ninstructions = "https://example.com/macros"\n',

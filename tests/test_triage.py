@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from helpers import config_from
 
 from rollout.config import Config
 from rollout.issues import Issue, issue_from_json
-from rollout.triage import Triager, TriageVerdict, fingerprint, is_new
+from rollout.triage import SlowPattern, Triager, TriageVerdict, fingerprint, is_new
 from rollout.workflow import Vocabulary
 
 BUG = "## Steps to reproduce\n1. Open a ticket\n\n## Expected behavior\nIt saves.\n\n## Actual behavior\nIt does not."
@@ -402,6 +404,44 @@ def test_configured_rules_replace_the_defaults() -> None:
         ).self_service
         is None
     )
+
+
+def test_a_runaway_pattern_is_stopped_naming_the_rule_the_pattern_and_the_issue() -> None:
+    # (a|aa)+$ tries every way of splitting the a's before failing at the "!".
+    config = config_from("""
+        [[intake.self_service]]
+        name = "Evil"
+        patterns = ['calendly', '(a|aa)+$']
+        instructions = "https://example.com/x"
+    """)
+    started = time.monotonic()
+    with pytest.raises(SlowPattern) as raised:
+        verdict(["RequestType::Feature"], FEATURE + "a" * 40 + "!", config=config)
+    assert time.monotonic() - started < 5
+    assert str(raised.value).startswith(
+        'self-service rule "Evil": patterns[2] took longer than 0.25 s on issue #7 and was stopped; '
+        "simplify the pattern"
+    )
+
+
+def test_the_classic_runaway_pattern_just_does_not_match() -> None:
+    # The regex module searches (a+)+$ without backtracking through every split.
+    config = config_from("""
+        [[intake.self_service]]
+        name = "Evil"
+        patterns = ['(a+)+$']
+        instructions = "https://example.com/x"
+    """)
+    result = verdict(["RequestType::Feature"], FEATURE + "a" * 40 + "!", config=config)
+    assert result.self_service is None
+
+
+def test_the_defaults_have_time_for_a_long_description() -> None:
+    # Each "update" starts a search for its object: about a microsecond a character, more
+    # than the 0.25 s floor at this length, well within the time that grows with the text.
+    result = verdict(["RequestType::Feature"], FEATURE + "\n" + "update " * 60_000)
+    assert result.self_service is None
+    assert verdict(["RequestType::Feature"], FEATURE + "\nupdate the macro").self_service
 
 
 # ------------------------------------------------------------------ verdicts and fingerprints
