@@ -34,3 +34,37 @@ def parse_moment(text: str) -> datetime:
         return datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f'"{text}" is not a real date and time') from None
+
+
+# glibc's strftime writes the year 500 as "500" and the year 5 as "5"; ISO 8601 and
+# rollout's dates (YYYY-MM-DD, any year from 0001) want four digits.
+_YEARS = re.compile(r"%[%YGF]")
+
+
+def strftime(moment: date, pattern: str) -> str:
+    """``moment.strftime(pattern)`` with four-digit years: %Y, %G (the ISO week's year)
+    and %F give "0500" for the year 500, as they do not on Linux."""
+
+    def padded(found: re.Match[str]) -> str:
+        code = found.group(0)
+        if code == "%Y":
+            return f"{moment.year:04d}"
+        if code == "%G":
+            return f"{moment.isocalendar()[0]:04d}"
+        if code == "%F":
+            return f"{moment.year:04d}-%m-%d"
+        return code  # "%%" stays a percent sign for strftime
+
+    return moment.strftime(_YEARS.sub(padded, pattern))
+
+
+class FourDigitDate(date):
+    """A date whose format spec (``f"{day:%Y-%m-%d}"``, ``"{date:%Y}".format(date=day)``)
+    writes four-digit years, for formats people write, such as the milestone title."""
+
+    @classmethod
+    def of(cls, day: date) -> FourDigitDate:
+        return cls(day.year, day.month, day.day)
+
+    def __format__(self, spec: str) -> str:
+        return strftime(date(self.year, self.month, self.day), spec) if spec else self.isoformat()

@@ -129,7 +129,7 @@ def _event_lines(event: FeedEvent) -> list[str]:
 def _event_block(lines: list[str], sequence: int, stamp: datetime) -> str:
     """BEGIN:VEVENT to END:VEVENT, folded, with SEQUENCE, DTSTAMP and LAST-MODIFIED added
     where icalendar puts them."""
-    stamp_text = f"{stamp:%Y%m%dT%H%M%SZ}"
+    stamp_text = f"{stamp.year:04d}{stamp:%m%dT%H%M%SZ}"
     ordered = sorted(
         [*lines, f"DTSTAMP:{stamp_text}", f"SEQUENCE:{sequence}", f"LAST-MODIFIED:{stamp_text}"],
         key=_property_rank,
@@ -151,7 +151,7 @@ def _property_rank(line: str) -> tuple[int, str]:
 
 def _when(name: str, value: date | datetime) -> tuple[str, str]:
     if not isinstance(value, datetime):
-        return f"{name};VALUE=DATE", f"{value:%Y%m%d}"
+        return f"{name};VALUE=DATE", f"{value.year:04d}{value:%m%d}"
     typed = vDDDTypes(value)
     params = "".join(f";{key}={param}" for key, param in typed.params.items())
     return f"{name}{params}", typed.to_ical().decode()

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from rollout.config import Config
+from rollout.dates import strftime
 from rollout.durations import Duration
 from rollout.errors import RolloutError
 from rollout.issues import Issue
@@ -79,7 +80,7 @@ class OpenIncident:
 
 def format_moment(moment: datetime) -> str:
     """ "Wednesday 2027-01-20 09:10 UTC": for people."""
-    return f"{moment:%A %Y-%m-%d %H:%M} {moment.tzname()}"
+    return f"{strftime(moment, '%A %Y-%m-%d %H:%M')} {moment.tzname()}"
 
 
 def find_system(config: Config, name: str) -> str:
@@ -141,7 +142,9 @@ def after(moment: datetime, wait: Duration) -> datetime:
         # A wall-clock time the clocks skip becomes the moment it would have been.
         return wall.astimezone(UTC).astimezone(moment.tzinfo)
     except OverflowError:
-        raise IncidentError(f"{wait} after {moment:%Y-%m-%d %H:%M} is past the year 9999") from None
+        raise IncidentError(
+            f"{wait} after {strftime(moment, '%Y-%m-%d %H:%M')} is past the year 9999"
+        ) from None
 
 
 def escalation(config: Config, system: str, reported_at: datetime) -> Escalation:

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from rollout.dates import strftime
 from rollout.errors import TemplateError
 
 PACKAGE = "rollout.templates"
@@ -50,6 +51,8 @@ class Templates:
             # Templates do not change while rollout runs: no stat of the file on every use.
             auto_reload=False,
         )
+        # {{ day | strftime("%A %Y-%m-%d") }}: day.strftime with four-digit years (0500).
+        self.environment.filters["strftime"] = strftime
         self._loaded: dict[str, jinja2.Template] = {}
 
     def _template(self, name: str) -> jinja2.Template:

@@ -17,6 +17,7 @@ from dateutil.rrule import MONTHLY, rrule
 
 from rollout.business_days import BusinessCalendar
 from rollout.config import CRITICALITIES, Config, Override
+from rollout.dates import FourDigitDate, strftime
 from rollout.durations import Duration
 from rollout.errors import ConfigError
 
@@ -46,7 +47,7 @@ class Deployment:
 
     @property
     def period_key(self) -> str:
-        return f"{self.period:%Y-%m}"
+        return strftime(self.period, "%Y-%m")
 
     @property
     def weekday(self) -> str:
@@ -206,7 +207,9 @@ class Schedule:
             date=day,
             start=start,
             timezone=self.policy.timezone,
-            milestone=self.policy.milestone.format(date=period, deploy_date=day),
+            milestone=self.policy.milestone.format(
+                date=FourDigitDate.of(period), deploy_date=FourDigitDate.of(day)
+            ),
             reason=reason,
             reason_kind=kind,
             signoff_cutoff=self.calendar.on_or_before(

@@ -12,6 +12,7 @@ import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rollout.dates import strftime
 from rollout.ical import FeedEvent, build_feed
 
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
@@ -117,6 +118,36 @@ def test_independent_parsers_read_back_the_event(event: FeedEvent) -> None:
         assert parsed.dtstart.value == event.start
 
 
+def test_years_before_1000_are_written_as_icalendar_writes_them() -> None:
+    # strftime("%Y") writes the year 500 as "500" on Linux; iCalendar wants 05000301.
+    events = [
+        FeedEvent("a-1@rollout.example", "All day", "", date(500, 3, 1), date(500, 3, 2)),
+        FeedEvent(
+            "t-1@rollout.example",
+            "Timed",
+            "",
+            datetime(5, 1, 2, 9, 0, tzinfo=UTC),
+            datetime(5, 1, 2, 10, 0, tzinfo=UTC),
+        ),
+    ]
+    text = feed(events)
+    assert text == as_icalendar_writes_it(events)
+    assert b"DTSTART;VALUE=DATE:05000301\r\n" in text
+    assert b"DTSTART:00050102T090000Z\r\n" in text
+    early = build_feed(
+        name="Deployments",
+        uid="calendar-test@rollout.local",
+        timezone="UTC",
+        refresh=timedelta(hours=12),
+        events=events[:1],
+        previous=None,
+        now=datetime(500, 3, 1, 9, 0, tzinfo=UTC),
+    )
+    assert b"DTSTAMP:05000301T090000Z\r\n" in early
+    [component] = icalendar.Calendar.from_ical(early).walk("VEVENT")
+    assert component.decoded("DTSTAMP") == datetime(500, 3, 1, 9, 0, tzinfo=UTC)
+
+
 def one_kind_of_newline(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -141,7 +172,7 @@ def _strptime_stamp(text: str) -> datetime | None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.datetimes(timezones=st.just(UTC)).map(lambda moment: f"{moment:%Y%m%dT%H%M%SZ}"),
+    st.datetimes(timezones=st.just(UTC)).map(lambda moment: strftime(moment, "%Y%m%dT%H%M%SZ")),
     st.integers(0, 16),
     st.sampled_from(["", "\u0663", " ", "0", "9", "T", "Z", "00"]),
 )
@@ -164,4 +195,4 @@ def test_the_previous_feeds_stamp_is_read_as_strptime_reads_it(
         now=NOW + timedelta(days=1),
     )
     kept = _strptime_stamp(text) or NOW + timedelta(days=1)
-    assert f"DTSTAMP:{kept:%Y%m%dT%H%M%SZ}\r\n".encode() in later
+    assert f"DTSTAMP:{strftime(kept, '%Y%m%dT%H%M%SZ')}\r\n".encode() in later

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 
 from rollout.config import CRITICALITIES, Config
+from rollout.dates import strftime
 from rollout.schedule import Deployment, Schedule
 
 # Kinds of event, in the order they are listed on a day.
@@ -54,7 +55,7 @@ class Month:
 
     @property
     def key(self) -> str:
-        return f"{self.first:%Y-%m}"
+        return strftime(self.first, "%Y-%m")
 
 
 def month_grids(

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from rollout.board import Board, Deadline, NextDeployment, why_not
 from rollout.config import CRITICALITIES, Config, Freeze
+from rollout.dates import strftime
 from rollout.feeds import CHANGES, DEADLINES, DEPLOYMENTS
 from rollout.issues import Issue
 from rollout.readiness import DEPLOYMENT_NAMES, Check, Verdict
@@ -54,12 +55,12 @@ def human_date(day: date, style: str = "medium") -> str:
     """A date for people: long "Monday 1 February 2027", medium "Mon 1 Feb 2027",
     short "Mon 1 Feb", day "1"."""
     if style == "long":
-        return f"{day:%A} {day.day} {day:%B %Y}"
+        return f"{day:%A} {day.day} {strftime(day, '%B %Y')}"
     if style == "short":
         return f"{day:%a} {day.day} {day:%b}"
     if style == "day":
         return str(day.day)
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    return f"{day:%a} {day.day} {strftime(day, '%b %Y')}"
 
 
 def time_tag(day: date, style: str = "medium") -> Markup:

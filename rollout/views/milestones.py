@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rollout.dates import strftime
 from rollout.milestones import CLOSED, CREATE, FIX, OK, MilestoneLine, MilestonePlan
 from rollout.safety import terminal_text
 from rollout.views import iso_day
@@ -38,7 +39,7 @@ def plan_json(plan: MilestonePlan, applied: bool) -> dict[str, Any]:
             for line in plan.lines
         ],
         "skipped": [
-            {"month": f"{override.month:%Y-%m}", "reason": override.reason}
+            {"month": strftime(override.month, "%Y-%m"), "reason": override.reason}
             for override in plan.skipped
         ],
     }
@@ -53,10 +54,11 @@ def plan_text(plan: MilestonePlan, applied: bool) -> str:
     table = (
         format_table(["Milestone", "Start", "Due", "Status"], rows)
         if rows
-        else f"No deployments in {plan.year}.\n"
+        else f"No deployments in {plan.year:04d}.\n"
     )
     skipped = "".join(
-        f"No deployment in {override.month:%Y-%m} ({override.reason or 'skipped'}): no milestone.\n"
+        f"No deployment in {strftime(override.month, '%Y-%m')} "
+        f"({override.reason or 'skipped'}): no milestone.\n"
         for override in plan.skipped
     )
     return table + skipped + _summary(plan, applied) + "\n"

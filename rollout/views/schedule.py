@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rollout.config import CRITICALITIES, Override
+from rollout.dates import strftime
 from rollout.schedule import Deployment
 from rollout.views.table import format_table
 
@@ -35,7 +36,7 @@ def schedule_json(deployments: Sequence[Deployment]) -> list[dict[str, Any]]:
 
 def schedule_table(deployments: Sequence[Deployment], skipped: Sequence[Override] = ()) -> str:
     footer = "".join(
-        f"No deployment in {o.month:%Y-%m}: {o.reason or 'skipped by an override'}\n"
+        f"No deployment in {strftime(o.month, '%Y-%m')}: {o.reason or 'skipped by an override'}\n"
         for o in skipped
     )
     if not deployments:

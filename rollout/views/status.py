@@ -20,6 +20,7 @@ from rollout.board import (
     why_not,
 )
 from rollout.config import CRITICALITIES
+from rollout.dates import strftime
 from rollout.durations import Duration
 from rollout.incidents import OpenIncident, format_moment
 from rollout.issues import Issue, Person
@@ -159,7 +160,9 @@ def board_text(board: Board, color: bool = False) -> str:
     incidents = [text.incidents()] if board.incidents else []
     return "\n".join(
         [
-            text.heading(f"Status on {board.as_of:%A %Y-%m-%d}: {_count(board.issue_count)}"),
+            text.heading(
+                f"Status on {strftime(board.as_of, '%A %Y-%m-%d')}: {_count(board.issue_count)}"
+            ),
             *incidents,
             text.stages(),
             text.blocked(),
@@ -306,7 +309,8 @@ class _Text:
         upcoming = self.board.next_deployment
         deployment = upcoming.deployment
         head = self.heading(
-            f"Next deployment: {deployment.date:%A %Y-%m-%d} ({deployment.milestone}), "
+            f"Next deployment: {strftime(deployment.date, '%A %Y-%m-%d')} "
+            f"({deployment.milestone}), "
             f"{_in_days(deployment.date, self.board.as_of)}"
         )
         parts = [head, self._ready(upcoming.ready), self._not_ready(upcoming)]
