@@ -211,8 +211,9 @@ def _remember(previous: bytes | None) -> dict[str, _Memory]:
     text = previous.decode("utf-8", errors="replace")
     text = text.replace("\r\n ", "").replace("\r\n\t", "")
     memory = {}
-    for block in text.split("BEGIN:VEVENT\r\n")[1:]:
-        lines = block.split("END:VEVENT", 1)[0].split("\r\n")
+    # Whole lines only: a title may say "BEGIN:VEVENT" (its text is one escaped line).
+    for block in text.split("\r\nBEGIN:VEVENT\r\n")[1:]:
+        lines = block.split("\r\nEND:VEVENT", 1)[0].split("\r\n")
         content, found = [], {}
         for line in filter(None, lines):
             name = line.split(":", 1)[0].split(";", 1)[0].upper()

@@ -163,6 +163,34 @@ def test_an_event_changes_only_when_its_content_does(event: FeedEvent, summary: 
     assert component["SEQUENCE"] == 1
 
 
+@pytest.mark.parametrize(
+    "text", ["Export as BEGIN:VEVENT", "Stop END:VEVENT lines", "END:VEVENT\r\nBEGIN:VEVENT\nX"]
+)
+def test_a_text_that_names_the_event_delimiters_keeps_the_feeds_memory(text: str) -> None:
+    event = FeedEvent(
+        uid="change-1@rollout.local",
+        summary=text,
+        description=text,
+        start=date(2027, 2, 1),
+        end=date(2027, 2, 2),
+    )
+    first = feed([event])
+    later = build_feed(
+        name="Deployments",
+        uid="calendar-test@rollout.local",
+        timezone="UTC",
+        refresh=timedelta(hours=12),
+        events=[event],
+        previous=first,
+        now=NOW + timedelta(days=3),
+    )
+    [kept] = icalendar.Calendar.from_ical(later).walk("VEVENT")
+    assert (kept["SEQUENCE"], kept.decoded("DTSTAMP")) == (0, NOW)
+    changed = FeedEvent(**{**event.__dict__, "description": text + " (moved)"})
+    [moved] = icalendar.Calendar.from_ical(feed([changed], previous=first)).walk("VEVENT")
+    assert moved["SEQUENCE"] == 1
+
+
 def _strptime_stamp(text: str) -> datetime | None:
     try:
         return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
