@@ -18,7 +18,7 @@ from rollout.errors import OutputError
 # How long a run waits for another one writing into the same directory to finish.
 LOCK_WAIT = 60.0
 # The random part mkstemp puts after a temporary file's prefix (tempfile's own alphabet).
-_TEMPORARY_SUFFIX = "[a-z0-9_]{8}"
+TEMPORARY_SUFFIX = "[a-z0-9_]{8}"
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -145,7 +145,7 @@ def remove_stale_temporaries(directory: Path, names: Iterable[str]) -> list[Path
     in ``directory``; only those (``.<name>.<8 random characters>``, regular files), and
     only while holding directory_lock, when no run writing them can still be alive."""
     pattern = re.compile(
-        "|".join(rf"\.{re.escape(name)}\.{_TEMPORARY_SUFFIX}" for name in names) or "(?!)"
+        "|".join(rf"\.{re.escape(name)}\.{TEMPORARY_SUFFIX}" for name in names) or "(?!)"
     )
     removed = []
     try:

@@ -622,6 +622,21 @@ def test_credentials_in_the_sites_address_are_never_published(
     assert b"webcal://support-ops.gitlab.io/releases/deployments.ics" in published
 
 
+def test_what_a_killed_build_left_beside_the_site_is_cleared_away(
+    run: RunCli, workdir: Path
+) -> None:
+    left = workdir / ".public.new-k1ll3d_x"  # mkdtemp's eight characters
+    (left / "notes").mkdir(parents=True)
+    (left / "index.html").write_bytes(b"half")
+    other = workdir / ".public.new-mine"
+    other.mkdir()
+    assert run("site", "--as-of", "2027-01-20").exit_code == 0
+    assert not left.exists() and other.is_dir()
+    assert sorted(p.name for p in workdir.iterdir() if p.name.startswith(".public")) == [
+        ".public.new-mine"
+    ]
+
+
 def test_a_tracker_that_fails_stops_it_before_anything_is_written(
     workdir: Path, server: GitLabServer
 ) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from rollout.errors import OutputError
+from rollout.files import TEMPORARY_SUFFIX, directory_lock
 
 # What a site directory may hold: the files rollout writes there (and the feeds a CI job
 # fetched into it first, as their memory). Anything else means --out names a directory
@@ -38,8 +39,14 @@ def publish_site(files: Mapping[str, bytes], out_dir: Path) -> None:
     """Make ``out_dir`` hold exactly ``files`` (relative POSIX paths -> bytes)."""
     target = Path(os.path.abspath(out_dir))
     _check_replaceable(target, out_dir)
+    # One build at a time beside it, so that what a killed one left can be cleared away.
+    with directory_lock(target.parent):
+        _remove_stale_staging(target)
+        _publish(files, target, out_dir)
+
+
+def _publish(files: Mapping[str, bytes], target: Path, out_dir: Path) -> None:
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     except OSError as error:
         raise OutputError(f"cannot write {out_dir}: {error.strerror or error}") from None
@@ -55,6 +62,19 @@ def publish_site(files: Mapping[str, bytes], out_dir: Path) -> None:
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_staging(target: Path) -> None:
+    """The staging directories of builds killed before they swapped (``.<name>.new-*``):
+    with the lock held, no live build owns one."""
+    staging = re.compile(rf"\.{re.escape(target.name)}\.new-{TEMPORARY_SUFFIX}")
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if staging.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def check_out_dir(out_dir: Path) -> None:
