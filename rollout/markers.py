@@ -16,6 +16,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from rollout.issues import Note
+from rollout.safety import code_lines
 
 _TRIAGE = re.compile(r"<!-- rollout:triage fingerprint=([0-9a-f]{12}) -->")
 _MARKER = re.compile(
@@ -106,10 +107,6 @@ def last_triage(notes: Iterable[Note], trust: Trust) -> tuple[TriageMarker, Note
     return found
 
 
-# A code fence (CommonMark): three or more backticks or tildes, indented three spaces at most.
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-
-
 # A code span: text between two runs of as many backticks.
 _CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
 
@@ -117,16 +114,6 @@ _CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
 def _markers(marker: re.Pattern[str], body: str) -> Iterator[re.Match[str]]:
     """The markers of a note outside code: one quoted in a code block or a code span is
     text a person shows (GitLab renders it), not a hidden marker."""
-    fence = ""
-    for line in body.splitlines():
-        found_fence = _FENCE.match(line)
-        if fence:  # closed by a bare fence of the same kind, at least as long
-            bare = line.strip()
-            if found_fence and bare == fence[0] * len(bare) and len(bare) >= len(fence):
-                fence = ""
-            continue
-        if found_fence is not None:
-            fence = found_fence.group(1)
-            continue
-        if len(line) - len(line.lstrip(" ")) < 4:  # four spaces in: an indented code block
+    for line, in_code in code_lines(body):
+        if not in_code and len(line) - len(line.lstrip(" ")) < 4:  # 4 in: indented code
             yield from marker.finditer(_CODE_SPAN.sub("", line))

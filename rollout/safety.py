@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,20 +171,36 @@ def _html_mentions(escaped: str) -> str:
     return _MENTION.sub(lambda match: f"<code>{match.group(0)}</code>", escaped)
 
 
+def code_lines(text: str) -> Iterator[tuple[str, bool]]:
+    """Each line of ``text`` and whether it belongs to a fenced code block (its fences
+    included); see _fence_step."""
+    opened: str | None = None
+    for line in text.split("\n"):
+        opened, in_code = _fence_step(line, opened)
+        yield line, in_code
+
+
+def _fence_step(line: str, opened: str | None) -> tuple[str | None, bool]:
+    """The fence open after ``line``, given the one open before it, and whether the line is
+    code (a fence included), by CommonMark's rules: a fence is three or more backticks or
+    tildes indented three spaces at most, a backtick fence's info string holds no backtick,
+    and a block is closed by a bare fence of the same kind at least as long."""
+    found = _FENCE.match(line)
+    if found is not None:
+        run, rest = found.groups()
+        if opened is None and not (run[0] == "`" and "`" in rest):
+            return run, True
+        if opened and run[0] == opened[0] and len(run) >= len(opened) and not rest.strip():
+            return None, True
+    return opened, opened is not None
+
+
 def _close_fences(text: str) -> str:
     """``text`` with a fence closing a code block it leaves open, so that the block cannot
     swallow what follows it (the rest of a note, and its marker)."""
     opened: str | None = None
     for line in text.split("\n"):
-        found = _FENCE.match(line)
-        if found is None:
-            continue
-        run, rest = found.groups()
-        if opened is None:
-            if not (run[0] == "`" and "`" in rest):
-                opened = run
-        elif run[0] == opened[0] and len(run) >= len(opened) and not rest.strip():
-            opened = None
+        opened, _ = _fence_step(line, opened)
     return text if opened is None else f"{text}\n{opened}"
 
 
@@ -193,20 +209,9 @@ def _disarm_links(text: str) -> str:
     "[https://good.example](https://evil.example)" shows both addresses as written (GitLab
     then links the real one), and no "[label]: address" definition exists for a reference
     link to use. Fenced code blocks are left as they are."""
-    lines = []
-    opened: str | None = None
-    for line in text.split("\n"):
-        found = _FENCE.match(line)
-        if found is not None:
-            run, rest = found.groups()
-            if opened is None and not (run[0] == "`" and "`" in rest):
-                opened = run
-            elif opened and run[0] == opened[0] and len(run) >= len(opened) and not rest.strip():
-                opened = None
-            lines.append(line)
-            continue
-        lines.append(line if opened else _LINK_CLOSER.sub(r"\1\\]", line))
-    return "\n".join(lines)
+    return "\n".join(
+        line if in_code else _LINK_CLOSER.sub(r"\1\\]", line) for line, in_code in code_lines(text)
+    )
 
 
 @dataclass(frozen=True)

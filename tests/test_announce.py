@@ -442,6 +442,21 @@ def test_an_early_post_announcement_is_a_draft_and_never_posted(gitlab: Posting)
     assert gitlab.posts() == 0
 
 
+@pytest.mark.parametrize("why", ["```js`\nvar x", "~~~\nunclosed", "```\nunclosed", "    indented"])
+def test_a_description_that_looks_like_code_never_hides_the_marker(
+    gitlab: Posting, why: str
+) -> None:
+    """A backtick fence whose info string holds a backtick opens no code block (CommonMark):
+    reading the marker must agree with how the note is written and rendered."""
+    issue = gitlab.server.state.issue(7, 42)
+    issue.description = f"## What\nA change.\n\n## Why\n{why}"
+    for _ in range(2):
+        result = gitlab("announce", "42", "--as-of", "2027-01-05", "--post")
+        assert result.exit_code == 0, result.stderr
+    assert gitlab.posts() == 1
+    assert gitlab.notes_with(MARKER) == 1
+
+
 def test_reminders_post_once_a_day(gitlab: Posting) -> None:
     gitlab("announce", "42", "--as-of", "2027-01-05", "--post")
     for _ in range(2):
