@@ -189,6 +189,26 @@ def test_rate_limited_posts_stop_after_the_retries(announcing: Announcing) -> No
     assert announcing.notes() == []
 
 
+@pytest.mark.parametrize(
+    "user", ['{"id": 1}', '{"id": 1, "username": ""}', '{"id": 1, "username": 7}']
+)
+def test_a_token_user_without_a_username_stops_before_posting(
+    announcing: Announcing, user: str
+) -> None:
+    """Nobody's markers would count: the announcement already there would go out again."""
+    assert announcing().exit_code == 0
+    announcing.server.inject(
+        "body", code=200, body=user, content_type="application/json", match=r"/user$"
+    )
+    result = announcing()
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: GitLab at {announcing.server.url} gave no username while reading the token's "
+        "user; check that GITLAB_URL is your GitLab's address\n"
+    )
+    assert len(announcing.notes()) == 1
+
+
 def error_line_after_output(result: Result) -> str:
     """The one error line of a command that printed its draft before it failed to post."""
     assert result.exit_code == 2, result.stdout + result.stderr

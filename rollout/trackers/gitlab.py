@@ -170,11 +170,19 @@ class GitLabTracker(Tracker):
     def _read_user(self) -> Json | None:
         what = "reading the token's user"
         try:
-            return _object(self._request("get", "/user", what=what), self.url, what)
+            user = _object(self._request("get", "/user", what=what), self.url, what)
         except TrackerError:
             if self.client.job_token:
                 return None
             raise
+        username = user.get("username")
+        if not isinstance(username, str) or not username.strip():
+            # Without it none of rollout's own markers count, and every note goes out again.
+            raise TrackerError(
+                f"GitLab at {self.url} gave no username while {what}; "
+                "check that GITLAB_URL is your GitLab's address"
+            )
+        return user
 
     def issues_json(self, iids: Sequence[int], progress: Progress | None = None) -> list[Json]:
         wanted = list(dict.fromkeys(iids))
