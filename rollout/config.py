@@ -709,6 +709,11 @@ def _parse_milestone(text: str) -> str:
         )
     if any(not title.strip() or len(title) > 255 for title in titles):
         raise ValueError(f'"{text}" must give titles of 1 to 255 characters (GitLab\'s limit)')
+    if any(title != title.strip() or "\n" in title or "\r" in title for title in titles):
+        # GitLab strips a title it stores: the next run would not find it, and make it again.
+        raise ValueError(
+            f"must give titles of one line without spaces at either end, not {titles[0]!r}"
+        )
     return text
 
 

@@ -118,6 +118,16 @@ BAD_CONFIGS = [
         '[schedule]\nmilestone = "Deployment {when}"\n',
         "schedule.milestone: cannot format \"Deployment {when}\" ('when')",
     ),
+    (  # GitLab strips the titles it stores: a second run would not find them
+        '[schedule]\nmilestone = "Deployment {date:%Y-%m-%d} "\n',
+        "schedule.milestone: must give titles of one line without spaces at either end, "
+        "not 'Deployment 2027-01-01 '",
+    ),
+    (
+        '[schedule]\nmilestone = "Deployment\\n{date:%Y-%m-%d}"\n',
+        "schedule.milestone: must give titles of one line without spaces at either end, "
+        "not 'Deployment\\n2027-01-01'",
+    ),
     (
         '[tracker]\nkind = "jira"\n',
         "tracker.kind: its value is not one of: gitlab, snapshot",  # [tracker] is never echoed
