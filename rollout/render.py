@@ -6,6 +6,7 @@ like ``{{ config }}`` prints as written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -53,6 +54,7 @@ class Templates:
         )
         # {{ day | strftime("%A %Y-%m-%d") }}: day.strftime with four-digit years (0500).
         self.environment.filters["strftime"] = strftime
+        self.environment.filters["toml_string"] = toml_string
         self._loaded: dict[str, jinja2.Template] = {}
 
     def _template(self, name: str) -> jinja2.Template:
@@ -117,3 +119,10 @@ def _reported_as(name: str) -> Iterator[None]:
         raise TemplateError(f"template {name}: it calls itself without end") from None
     except Exception as error:  # {{ 1/0 }}, {{ "%d" % "x" }}: the template's own mistake
         raise TemplateError(f"template {name}: {type(error).__name__}: {error}") from None
+
+
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string. Not tojson: JSON writes a character beyond the
+    Basic Multilingual Plane as two surrogate escapes, which TOML refuses."""
+    text = json.dumps(str(value), ensure_ascii=False)
+    return text.replace("\x7f", "\\u007f")  # DEL, which TOML wants escaped and JSON does not

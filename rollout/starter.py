@@ -15,7 +15,7 @@ from rollout.render import Templates
 from rollout.trackers import is_web_address
 
 TEMPLATE = "rollout.toml.j2"
-PROJECT_PATH = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
+PROJECT_PATH = re.compile(r"[\w.-]+(?:/[\w.-]+)+", re.ASCII)  # as GitLab allows them
 
 
 def starter_config(project: str, url: str) -> str:
@@ -26,10 +26,10 @@ def starter_config(project: str, url: str) -> str:
             "as in the project's web address"
         )
     parts = urllib.parse.urlsplit(url)
-    if parts.username or parts.password or "token" in parts.query.lower():
+    if parts.username or parts.password or parts.query or parts.fragment or ";" in parts.path:
         raise RolloutError(
-            "--url: a token does not belong in the file; give GitLab's bare address and put "
-            "the token in GITLAB_TOKEN"
+            "--url: give GitLab's bare address, without a user, query or fragment (a token "
+            "does not belong in the file: put it in GITLAB_TOKEN)"
         )
     if not is_web_address(url):
         raise RolloutError("--url: not a web address; write it as https://gitlab.example.com")

@@ -113,22 +113,32 @@ def test_bad_values_are_refused_and_nothing_is_written(run: RunCli, workdir: Pat
             "--url",
             "gitlab.example.com",
         ): "Error: --url: not a web address; write it as https://gitlab.example.com\n",
-        (
-            "--url",
-            "https://oauth2:glpat-secret@gitlab.example.com",
-        ): "Error: --url: a token does not "
-        "belong in the file; give GitLab's bare address and put the token in GITLAB_TOKEN\n",
-        (
-            "--url",
-            "https://gitlab.example.com/?private_token=glpat-secret",
-        ): "Error: --url: a token "
-        "does not belong in the file; give GitLab's bare address and put the token in GITLAB_TOKEN\n",
+        **{
+            ("--url", url): "Error: --url: give GitLab's bare address, without a user, query or "
+            "fragment (a token does not belong in the file: put it in GITLAB_TOKEN)\n"
+            for url in (
+                "https://oauth2:glpat-secret@gitlab.example.com",
+                "https://gitlab.example.com/?private_token=glpat-secret",
+                "https://gitlab.example.com/#private_token=glpat-secret",
+                "https://gitlab.example.com/;private_token=glpat-secret",
+            )
+        },
+        ("--project", "g/\U0001d49c"): "Error: --project: 'g/\U0001d49c' is not a GitLab "
+        "project path; write it as group/project, as in the project's web address\n",
     }
     for (option, value), error in cases.items():
         args = ["init", "--project", "ops/tracker", option, value]
         result = run(*args)
         assert (result.exit_code, result.stderr) == (2, error), value
     assert list(workdir.iterdir()) == []
+
+
+def test_any_address_is_written_as_toml_reads_it(run: RunCli, workdir: Path) -> None:
+    """JSON writes a character beyond the Basic Multilingual Plane as two surrogate escapes,
+    which TOML refuses."""
+    url = "https://gitlab.example.com/\U0001f600/\x7f"
+    assert run("init", "--project", "ops/tracker", "--url", url).exit_code == 0
+    assert load_config(workdir / "rollout.toml").tracker.url == url
 
 
 if __name__ == "__main__":
