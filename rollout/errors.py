@@ -25,13 +25,21 @@ class TrackerError(RolloutError):
     """The issue tracker (GitLab or a snapshot file) could not answer."""
 
     def __init__(
-        self, message: str, *, transient: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        transient: bool = False,
+        retry_after: float | None = None,
+        settle: float = 0.0,
     ) -> None:
         super().__init__(message)
         # True when trying again later may work (rate limit, 5xx, network trouble).
         self.transient = transient
         # Seconds the tracker asked to wait before the next attempt (Retry-After), if it said.
         self.retry_after = retry_after
+        # Seconds a request whose answer never came may still take to be carried out (a
+        # timeout): a write looks for its result only after them.
+        self.settle = settle
 
 
 class IssuesNotFound(TrackerError):

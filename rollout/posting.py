@@ -6,7 +6,9 @@ again and the result looked for. Every note rollout posts carries a hidden marke
 for in trusted notes only (PRODUCT.md §3); a milestone is found by its title.
 
 A transient failure is tried again after the wait the tracker asked for (a 429's
-``Retry-After``), else after a short back-off, up to ``attempts`` writes in all.
+``Retry-After``), else after a short back-off, up to ``attempts`` writes in all. After a
+write that timed out, the result is looked for only once the tracker has had as long again
+to carry it out: a slow GitLab still makes the note it was asked for.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ def write_once(
             if not error.transient:
                 raise
             last_error = error
-            if attempt + 1 < tries:
-                sleep(_pause(error, attempt))
+            retrying = attempt + 1 < tries
+            sleep(max(_pause(error, attempt) if retrying else 0.0, error.settle))
     assert last_error is not None
     raise last_error
 

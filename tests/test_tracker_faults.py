@@ -209,6 +209,21 @@ def test_a_token_user_without_a_username_stops_before_posting(
     assert len(announcing.notes()) == 1
 
 
+def test_a_post_slower_than_the_timeout_is_looked_for_once_it_can_have_landed(
+    announcing: Announcing,
+) -> None:
+    """GitLab makes the note after rollout gave up waiting: rollout waits as long again
+    before it reads the notes, finds it there, and posts nothing more."""
+    config = announcing.run.directory / "rollout.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "timeout = 1\n", encoding="utf-8")
+    announcing.server.inject("slow", seconds=1.6, method="POST", match=r"/notes$")
+    result = announcing()
+    assert result.exit_code == 0, result.stderr
+    assert len(announcing.notes()) == 1
+    notes = [r.method for r in announcing.server.requests if r.path.endswith("/notes")]
+    assert (notes.count("POST"), notes[-1]) == (1, "GET"), notes
+
+
 def error_line_after_output(result: Result) -> str:
     """The one error line of a command that printed its draft before it failed to post."""
     assert result.exit_code == 2, result.stdout + result.stderr

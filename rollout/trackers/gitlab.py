@@ -674,6 +674,7 @@ class GitLabTracker(Tracker):
                 f"GitLab at {self.url} did not answer within {self.settings.timeout:g} s while "
                 f"{what}; try again, or raise [tracker] timeout",
                 transient=True,
+                settle=self.settings.timeout,
             ) from None
         except ForeignHost as error:
             raise TrackerError(
