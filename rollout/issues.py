@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from rollout.errors import TrackerError
+from rollout.safety import without_kept_secrets
 
 Json = Mapping[str, Any]
 # Which fields of a JSON object are read: None for a value, the fields of a nested object.
@@ -323,8 +324,8 @@ def _issue(fields: _Fields) -> Issue:
         id=fields.integer("id"),
         iid=iid,
         project_id=fields.integer("project_id"),
-        title=fields.text("title"),
-        description=fields.text("description"),
+        title=without_kept_secrets(fields.text("title")),
+        description=without_kept_secrets(fields.text("description")),
         state=fields.choice("state", ("opened", "closed")),
         labels=tuple(
             _label_name(label, fields, index)
@@ -381,7 +382,7 @@ def _link(fields: _Fields) -> IssueLink:
 def _note(fields: _Fields) -> Note:
     return Note(
         id=fields.integer("id"),
-        body=fields.text("body"),
+        body=without_kept_secrets(fields.text("body")),
         author=_person(fields.obj("author")),
         created_at=fields.timestamp("created_at"),
         system=fields.flag("system"),

@@ -114,6 +114,26 @@ def test_the_snapshot_keeps_gitlabs_shapes(
     ]
 
 
+def test_credentials_in_issue_text_go_into_no_snapshot_and_no_output(
+    rollout: Rollout, server: GitLabServer, workdir: Path
+) -> None:
+    """§7: not from GITLAB_TOKEN, nor a URL with user:token@ or private_token=, wherever
+    they were pasted."""
+    issue = server.state.issue(PROJECT, 101)
+    issue.title = f"Macro for {server.token}"
+    issue.description += (
+        "\n\nSee https://bob:HUNTER2@example.com/x and https://x.example/?private_token=PRIV99"
+    )
+    snapshot = workdir / "tracker.json"
+    assert rollout("snapshot", "--out", str(snapshot), "--state", "all").exit_code == 0
+    written = snapshot.read_text(encoding="utf-8")
+    for secret in (server.token, "HUNTER2", "PRIV99"):
+        assert secret not in written
+    for args in (["check", "101"], ["check", "101", "--json"], ["status"], ["announce", "101"]):
+        result = rollout(*args, "--as-of", "2027-01-20")
+        assert server.token not in result.stdout + result.stderr, args
+
+
 def test_recent_snapshot_is_open_issues_plus_those_closed_in_90_days(server: GitLabServer) -> None:
     tracker = tracker_for(server)
     late_march = datetime(2027, 3, 20, tzinfo=UTC)  # 113 closed Jan 10: 69 days; 108 Jan 6: 73

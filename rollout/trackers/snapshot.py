@@ -183,8 +183,9 @@ def take_snapshot(
         "project": without_secrets(tracker.project()),
         # whose markers count (PRODUCT.md §3); who it is, not the account's other details
         "user": {key: user[key] for key in USER_FIELDS if key in user} if user else None,
-        "issues": sorted(issues, key=lambda issue: int(issue["iid"])),
-        "milestones": tracker.milestone_list(),
+        # Credentials in issue text or URLs (user:token@, private_token=) are not kept either.
+        "issues": without_secrets(sorted(issues, key=lambda issue: int(issue["iid"]))),
+        "milestones": without_secrets(tracker.milestone_list()),
     }
 
 
