@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 Unit = Literal["days", "business days", "weeks", "hours", "minutes"]
@@ -49,6 +49,14 @@ class Duration:
         if self.unit == "days":
             return timedelta(days=self.amount)
         raise ValueError("business days have no fixed length")
+
+    def after(self, moment: datetime) -> datetime:
+        """This long after ``moment``, in its zone: elapsed time for minutes and hours,
+        wall-clock time for days and weeks (a time the clocks skip becomes the moment it
+        would have been). OverflowError past the year 9999."""
+        if self.is_elapsed:
+            return (moment.astimezone(UTC) + self.as_timedelta()).astimezone(moment.tzinfo)
+        return (moment + self.as_timedelta()).astimezone(UTC).astimezone(moment.tzinfo)
 
     def __str__(self) -> str:
         unit = self.unit if self.amount != 1 else self.unit[:-1]

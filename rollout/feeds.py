@@ -67,7 +67,7 @@ Slot = tuple[date | datetime, date | datetime]
 def _deployment_slot(deployment: Deployment | None, day: date, config: Config) -> Slot:
     """A timed deployment's hour, else the whole ``day``."""
     if deployment is not None and deployment.start is not None:
-        return deployment.start, deployment.start + config.calendar.duration.as_timedelta()
+        return deployment.start, config.calendar.duration.after(deployment.start)
     return _all_day(day)
 
 

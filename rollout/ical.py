@@ -152,6 +152,10 @@ def _property_rank(line: str) -> tuple[int, str]:
 def _when(name: str, value: date | datetime) -> tuple[str, str]:
     if not isinstance(value, datetime):
         return f"{name};VALUE=DATE", f"{value.year:04d}{value:%m%d}"
+    if value.fold and value.utcoffset() != value.replace(fold=0).utcoffset():
+        # The second of a local time the clocks repeat: with a TZID it would read as the
+        # first (RFC 5545, 3.3.5), so it is written in UTC.
+        value = value.astimezone(UTC)
     typed = vDDDTypes(value)
     params = "".join(f";{key}={param}" for key, param in typed.params.items())
     return f"{name}{params}", typed.to_ical().decode()

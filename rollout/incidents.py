@@ -136,11 +136,7 @@ def after(moment: datetime, wait: Duration) -> datetime:
     """``wait`` after ``moment``, in its zone: elapsed time for minutes and hours,
     wall-clock time for days and weeks."""
     try:
-        if wait.is_elapsed:
-            return (moment.astimezone(UTC) + wait.as_timedelta()).astimezone(moment.tzinfo)
-        wall = moment + wait.as_timedelta()
-        # A wall-clock time the clocks skip becomes the moment it would have been.
-        return wall.astimezone(UTC).astimezone(moment.tzinfo)
+        return wait.after(moment)
     except OverflowError:
         raise IncidentError(
             f"{wait} after {strftime(moment, '%Y-%m-%d %H:%M')} is past the year 9999"

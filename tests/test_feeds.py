@@ -117,6 +117,32 @@ def test_deadlines_feed_lists_cutoffs_notice_reminders_and_freezes(tmp_path: Pat
     assert len(parsed.vevent_list) == len(events)
 
 
+@pytest.mark.parametrize(
+    ("zone", "day", "at", "month"),
+    [
+        ("America/New_York", 7, "01:30", date(2027, 11, 1)),  # 01:30 happens twice
+        ("America/New_York", 14, "01:30", date(2027, 3, 1)),  # 02:00 to 03:00 is skipped
+        ("Australia/Lord_Howe", 4, "01:45", date(2027, 4, 1)),  # half an hour back
+        ("Australia/Lord_Howe", 3, "01:45", date(2027, 10, 1)),  # half an hour on
+    ],
+)
+def test_a_timed_deployment_lasts_its_duration_on_a_clock_change_day(
+    tmp_path: Path, zone: str, day: int, at: str, month: date
+) -> None:
+    """calendar.duration is elapsed time, as every other hour rollout counts."""
+    config = config_from(f'[schedule]\ntimezone = "{zone}"\nday = {day}\ntime = "{at}"')
+    write_calendars(config, month, 1, tmp_path, NOW)
+    for feed in (icalendar.Calendar, vobject.readOne):
+        text = (tmp_path / "deployments.ics").read_bytes()
+        if feed is vobject.readOne:
+            [event] = vobject.readOne(text.decode("utf-8")).vevent_list
+            start, end = event.dtstart.value, event.dtend.value
+        else:
+            [event] = icalendar.Calendar.from_ical(text).walk("VEVENT")
+            start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+        assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=1), (start, end)
+
+
 def test_timed_feed_has_one_vtimezone_per_zone_and_no_floating_times(tmp_path: Path) -> None:
     config = config_from('[schedule]\ntimezone = "America/New_York"\ntime = "09:00"')
     write_calendars(config, START, 12, tmp_path, NOW)
