@@ -1151,6 +1151,7 @@ def _read_incidents(table: _Table) -> IncidentsConfig:
 def _read_tiers(table: _Table, defaults: Mapping[str, Duration]) -> dict[str, Duration]:
     """Tier -> wait; a tier named like a default one (in any case) replaces it."""
     tiers = dict(defaults)
+    _one_name_each(table, "tier")
     for name in table.data:
         wait = table.parsed(name, Duration(0, "minutes"), parse_duration)
         if wait.is_business:
@@ -1165,6 +1166,7 @@ def _read_systems(table: _Table, tiers: Mapping[str, Duration]) -> dict[str, str
     """System -> tier, the tier written as any of [incidents.tiers] (in any case)."""
     by_name = {tier.casefold(): tier for tier in tiers}
     systems = {}
+    _one_name_each(table, "system")
     for system in table.data:
         tier = table.text(system, "")
         if tier.casefold() not in by_name:
@@ -1173,6 +1175,19 @@ def _read_systems(table: _Table, tiers: Mapping[str, Duration]) -> dict[str, str
             raise table.error(system, f'"{tier}" is not a tier{hint} (tiers: {", ".join(tiers)})')
         systems[system] = by_name[tier.casefold()]
     return systems
+
+
+def _one_name_each(table: _Table, kind: str) -> None:
+    """Names are looked up in any case, so two that differ only in case would leave which
+    one counts to the order of the file; a name with invisible characters could not be
+    typed as it is shown."""
+    seen: dict[str, str] = {}
+    for name in table.data:
+        if clean(name) != name or not name.strip():
+            raise table.error(name, f"a {kind} name must be visible text on one line")
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise table.error(name, f'names the same {kind} as "{other}" (case does not count)')
 
 
 def _read_site(table: _Table) -> SiteConfig:

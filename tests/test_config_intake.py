@@ -79,6 +79,18 @@ BAD = [
         "incidents.systems.Zendesk: must be a string, not an integer 1",
     ),
     ('[incidents]\npagerduty_service = ""\n', "incidents.pagerduty_service: must not be empty"),
+    (  # looked up in any case: which one counted would depend on the order of the file
+        '[incidents.systems]\n"dup" = "Administrative"\n"DUP" = "Mission Critical"\n',
+        'incidents.systems.DUP: names the same system as "dup" (case does not count)',
+    ),
+    (
+        '[incidents.tiers]\n"Fast" = "5 minutes"\n"FAST" = "5 hours"\n',
+        'incidents.tiers.FAST: names the same tier as "Fast" (case does not count)',
+    ),
+    (
+        '[incidents.systems]\n"Zendesk\\u202eGlobal" = "Administrative"\n',
+        "incidents.systems.Zendesk\u202eGlobal: a system name must be visible text on one line",
+    ),
 ]
 
 
