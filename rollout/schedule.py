@@ -97,8 +97,9 @@ class Schedule:
     def skipped(self, start: date, months: int = 12) -> list[Override]:
         """The overrides that skip a period among the ``months`` from the month of ``start``."""
         first = start.replace(day=1)
-        last = first + relativedelta(months=months)
-        return [o for o in self.policy.overrides if o.skip and first <= o.month < last]
+        months_in = [o for o in self.policy.overrides if o.skip and first <= o.month]
+        # Counted in months from the first: a range ending in December 9999 has no "after".
+        return [o for o in months_in if _months_between(first, o.month) < months]
 
     def iter_from(self, day: date) -> Iterator[Deployment]:
         """Deployments on or after ``day``, in order (periods from the month before it)."""
@@ -288,3 +289,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 def _ordinal(day: int) -> str:
     suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     return f"{day}{suffix}"
+
+
+def _months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month

@@ -123,3 +123,17 @@ def test_bad_dates_are_usage_errors(run: RunCli) -> None:
     assert '"next week" is not a date; write YYYY-MM-DD' in result.stderr
     result = run("schedule", "--months", "0")
     assert result.exit_code == 2
+
+
+def test_the_last_months_of_the_calendar_answer_as_a_table_and_as_json(
+    run: RunCli, workdir: Path
+) -> None:
+    """The table also lists the months an override skips: counting them must not need a
+    month after December 9999."""
+    write_config(workdir, '[[schedule.override]]\nmonth = "9999-11"\nskip = true\n')
+    table = run("schedule", "--from", "9999-01-01", "--months", "12")
+    assert table.exit_code == 0, table.stderr
+    assert "9999-12-01" in table.stdout and "No deployment in 9999-11" in table.stdout
+    answer = run("schedule", "--from", "9999-01-01", "--months", "12", "--json")
+    assert answer.exit_code == 0, answer.stderr
+    assert json.loads(answer.stdout)[-1]["date"] == "9999-12-01"
