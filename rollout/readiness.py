@@ -293,7 +293,8 @@ class Assessor:
     ) -> ShipDate:
         kind = reading.deployment_type
         if kind is None:
-            return ShipDate(None, problem="the Deployment:: labels conflict; keep one")
+            found = [p for p in conflicts(reading, self.vocabulary) if "deployment type" in p]
+            return ShipDate(None, problem="; ".join(found))
         if kind in ("exception", "special"):
             return self._approved_date(issue, kind)
         criticality = reading.criticality
@@ -376,10 +377,11 @@ class Assessor:
 
     def _approved_date(self, issue: Issue, kind: str) -> ShipDate:
         if issue.due_date is None:
+            name = _with_article(DEPLOYMENT_NAMES[kind])
             return ShipDate(
                 None,
-                problem=f"a {DEPLOYMENT_NAMES[kind]} ships on the date leadership approved; "
-                "set it as the issue's due date",
+                problem=f"{name} ships on the date leadership approved; set it as the issue's "
+                "due date",
             )
         return ShipDate(issue.due_date, self.schedule.deployment_for(issue.due_date))
 
@@ -512,3 +514,7 @@ class Assessor:
                 f"the milestone is {actual}, but it ships with {expected}; move it",
             )
         return Check("milestone", True, "warning", actual)
+
+
+def _with_article(name: str) -> str:
+    return f"an {name}" if name[:1] in "aeiou" else f"a {name}"

@@ -276,8 +276,15 @@ def test_exception_ships_on_its_due_date_and_needs_one() -> None:
     assert {c.id: c.detail for c in result.checks}["ships-on"] == "2027-01-22, exception deployment"
     no_due = feature(extra=", deployment Exception")
     assert failing(verdict(no_due, 1, "2027-01-20")) == {
-        "ships-on": "a exception deployment ships on the date leadership approved; set it as the issue's due date"
+        "ships-on": "an exception deployment ships on the date leadership approved; set it as the issue's due date"
     }
+
+
+def test_an_unknown_deployment_type_is_named_as_unknown_not_as_a_conflict() -> None:
+    result = verdict(feature(extra=", deployment Hotfix"), 1, "2027-01-20")
+    assert {c.id: c.detail for c in result.checks}["ships-on"] == (
+        "unknown deployment type Deployment::Hotfix"
+    )
 
 
 def test_for_date_earlier_than_ships_on_is_an_error() -> None:
