@@ -19,7 +19,7 @@ from rollout.errors import RolloutError
 from rollout.issues import Issue, Note
 from rollout.markers import Marker, Trust, markers_in
 from rollout.posting import PostOutcome, post_once
-from rollout.readiness import DEPLOYMENT_NAMES, Assessor
+from rollout.readiness import DEPLOYMENT_NAMES, SHIPPING_STAGES, Assessor
 from rollout.safety import FORMATS, Format, safe_url
 from rollout.schedule import Schedule
 from rollout.trackers import Tracker
@@ -78,6 +78,20 @@ def announcement_date(issue: Issue, phase: str, as_of: date, assessor: Assessor)
     if planned.day is None:
         raise AnnouncementError(f"cannot announce #{issue.iid}: {planned.problem}")
     return planned.day
+
+
+def nothing_to_announce(issue: Issue, phase: str, assessor: Assessor) -> str | None:
+    """Why there is no change to announce, for a draft that may not be posted: incidents
+    are never scheduled (§1), and a post-announcement says a change went live, which one
+    closed without Stage::Completed or not yet in a shipping stage did not (§8)."""
+    reading = read_labels(issue.labels, assessor.vocabulary)
+    if reading.request_type == "incident":
+        return f"#{issue.iid} is an incident: incidents are never scheduled or announced"
+    if phase == "post" and reading.stage not in SHIPPING_STAGES:
+        return f"#{issue.iid} has not shipped (it is not in Implementation or Completed)"
+    if phase == "post" and not issue.is_open and reading.stage != "completed":
+        return f"#{issue.iid} was closed without Stage::Completed: it did not ship"
+    return None
 
 
 def check_timing(phase: str, deploy_date: date, as_of: date, iid: int) -> str | None:
@@ -154,7 +168,9 @@ def render_announcement(
     """The announcement of ``phase`` for the issue; ``trust`` says whose markers count."""
     assessor = Assessor(config, trust=trust)
     deploy_date = announcement_date(issue, phase, as_of, assessor)
-    draft_only = check_timing(phase, deploy_date, as_of, issue.iid)
+    draft_only = nothing_to_announce(issue, phase, assessor) or check_timing(
+        phase, deploy_date, as_of, issue.iid
+    )
     moved_from = earlier_date(issue, deploy_date, trust) if phase == "pre" else None
     return compose_announcement(
         issue,

@@ -457,6 +457,31 @@ def test_a_description_that_looks_like_code_never_hides_the_marker(
     assert gitlab.notes_with(MARKER) == 1
 
 
+@pytest.mark.parametrize(
+    ("phase", "labels", "closed", "why"),
+    [
+        ("post", ["Stage::Planning"], True, "#42 has not shipped"),
+        ("post", ["Stage::Implementation"], True, "#42 was closed without Stage::Completed"),
+        ("pre", ["RequestType::Incident"], False, "#42 is an incident"),
+    ],
+)
+def test_nothing_that_did_not_ship_or_is_an_incident_is_announced(
+    gitlab: Posting, phase: str, labels: list[str], closed: bool, why: str
+) -> None:
+    """It may be shown as a draft, with the reason; posting it is refused."""
+    issue = gitlab.server.state.issue(7, 42)
+    kept = [label for label in issue.labels if not label.startswith(("Stage::", "RequestType::"))]
+    issue.labels = [*kept, *labels]
+    if closed:
+        issue.state = "closed"
+    as_of = ("--phase", phase, "--as-of", "2027-02-02")
+    draft = gitlab("announce", "42", *as_of)
+    assert draft.exit_code == 0 and draft.stderr.startswith(f"warning: a draft: {why}")
+    refused = gitlab("announce", "42", *as_of, "--post")
+    assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {why}"), refused.stderr
+    assert gitlab.posts() == 0
+
+
 def test_reminders_post_once_a_day(gitlab: Posting) -> None:
     gitlab("announce", "42", "--as-of", "2027-01-05", "--post")
     for _ in range(2):
