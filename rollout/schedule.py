@@ -85,6 +85,9 @@ class Schedule:
     def _range(self, first: date, months: int) -> list[Deployment]:
         found = self._ranges.get((first, months))
         if found is None:
+            if _months_between(first, _LAST_MONTH) < months - 1:
+                # As datetime says it: the CLI names the dates given, in one line.
+                raise OverflowError("date value out of range: the periods pass the year 9999")
             found = [
                 deployment
                 for period in self._periods(first, months)
@@ -289,6 +292,9 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 def _ordinal(day: int) -> str:
     suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     return f"{day}{suffix}"
+
+
+_LAST_MONTH = date(9999, 12, 1)
 
 
 def _months_between(earlier: date, later: date) -> int:

@@ -137,3 +137,11 @@ def test_the_last_months_of_the_calendar_answer_as_a_table_and_as_json(
     answer = run("schedule", "--from", "9999-01-01", "--months", "12", "--json")
     assert answer.exit_code == 0, answer.stderr
     assert json.loads(answer.stdout)[-1]["date"] == "9999-12-01"
+
+
+def test_a_range_past_december_9999_fails_alike_as_a_table_and_as_json(run: RunCli) -> None:
+    for output in ([], ["--json"]):
+        past = run("schedule", "--from", "9999-12-01", *output)  # twelve months: to 10000-11
+        assert past.exit_code == 2 and "outside the years 1 to 9999" in past.stderr
+        last = run("schedule", "--from", "9999-12-01", "--months", "1", *output)
+        assert last.exit_code == 0 and "9999-12-01" in last.stdout, last.stderr
