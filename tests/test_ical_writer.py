@@ -49,7 +49,7 @@ def feed_events(draw: st.DrawFn) -> FeedEvent:
     )
 
 
-def feed(events: list[FeedEvent], previous: bytes | None = None) -> bytes:
+def feed(events: list[FeedEvent], previous: bytes | None = None, now: datetime = NOW) -> bytes:
     return build_feed(
         name="Deployments",
         uid="calendar-test@rollout.local",
@@ -57,7 +57,7 @@ def feed(events: list[FeedEvent], previous: bytes | None = None) -> bytes:
         refresh=timedelta(hours=12),
         events=events,
         previous=previous,
-        now=NOW,
+        now=now,
     )
 
 
@@ -175,15 +175,7 @@ def test_a_text_that_names_the_event_delimiters_keeps_the_feeds_memory(text: str
         end=date(2027, 2, 2),
     )
     first = feed([event])
-    later = build_feed(
-        name="Deployments",
-        uid="calendar-test@rollout.local",
-        timezone="UTC",
-        refresh=timedelta(hours=12),
-        events=[event],
-        previous=first,
-        now=NOW + timedelta(days=3),
-    )
+    later = feed([event], previous=first, now=NOW + timedelta(days=3))
     [kept] = icalendar.Calendar.from_ical(later).walk("VEVENT")
     assert (kept["SEQUENCE"], kept.decoded("DTSTAMP")) == (0, NOW)
     changed = FeedEvent(**{**event.__dict__, "description": text + " (moved)"})
@@ -213,14 +205,6 @@ def test_the_previous_feeds_stamp_is_read_as_strptime_reads_it(
     event = FeedEvent("e-1@rollout.example", "Deployment", "", date(2027, 1, 5), date(2027, 1, 6))
     written = f"DTSTAMP:{NOW:%Y%m%dT%H%M%SZ}".encode()
     previous = feed([event]).replace(written, f"DTSTAMP:{text}".encode())
-    later = build_feed(
-        name="Deployments",
-        uid="calendar-test@rollout.local",
-        timezone="UTC",
-        refresh=timedelta(hours=12),
-        events=[event],
-        previous=previous,
-        now=NOW + timedelta(days=1),
-    )
+    later = feed([event], previous=previous, now=NOW + timedelta(days=1))
     kept = _strptime_stamp(text) or NOW + timedelta(days=1)
     assert f"DTSTAMP:{strftime(kept, '%Y%m%dT%H%M%SZ')}\r\n".encode() in later
