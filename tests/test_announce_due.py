@@ -15,6 +15,7 @@ from helpers import readme_example
 from scenarios import load_story
 from slack_server import live_mentions
 
+import rollout.delivery.slack as slack_delivery
 from rollout.cli import cli
 
 FEB = "CustSuppOps Deployment 2027-02-01"
@@ -353,6 +354,19 @@ def test_a_dropped_connection_after_the_slack_post_posts_once(autopilot: Autopil
     # The history was read again before the retry, and found the message.
     assert [r.method for r in autopilot.slack.requests].count("conversations.history") == 2
     assert "slack: posted the pre announcement of #42" in result.stderr
+
+
+def test_a_slack_post_slower_than_the_timeout_is_looked_for_once_it_can_have_landed(
+    autopilot: Autopilot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack posts the message after rollout gave up waiting: rollout waits as long again
+    before it reads the history, finds it there, and posts nothing more."""
+    monkeypatch.setattr(slack_delivery, "TIMEOUT", 1)
+    autopilot.slack.inject("slow", method="chat.postMessage", seconds=1.6)
+    result = post(autopilot)
+    assert result.exit_code == 0, result.output
+    assert autopilot.slack_posts() == 1
+    assert autopilot.slack_announcements() == [(*PRE, "2027-01-05")]
 
 
 def test_a_dropped_connection_after_the_gitlab_post_posts_once(autopilot: Autopilot) -> None:

@@ -77,10 +77,14 @@ class SlackFailure(DeliveryError):
         transient: bool = False,
         retry_after: float | None = None,
         channel_wide: bool = True,
+        settle: float = 0.0,
     ) -> None:
         super().__init__(message, transient=transient)
         self.retry_after = retry_after
         self.channel_wide = channel_wide  # every later post would fail the same way
+        # Seconds a request that got no answer in time may still take to be carried out: a
+        # post is looked for in the history only after them.
+        self.settle = settle
 
 
 @dataclass(frozen=True)
@@ -314,9 +318,11 @@ class SlackChannel:
         except SlackApiError as error:
             raise self._explain(error.response, what) from None
         except (URLError, OSError, http.client.HTTPException) as error:
+            timed_out = isinstance(getattr(error, "reason", error), TimeoutError)
             raise SlackFailure(
                 f"cannot reach Slack at {self.host} while {what}: {_network_reason(error)}",
                 transient=True,
+                settle=TIMEOUT if timed_out else 0.0,
             ) from None
         except (SlackClientError, ValueError, TypeError, AttributeError):
             # an answer slack_sdk could not make sense of (JSON that is not an object, ...)
@@ -328,6 +334,7 @@ class SlackChannel:
 
     def _wait(self, error: SlackFailure, attempt: int) -> None:
         seconds = error.retry_after if error.retry_after is not None else 0.25 * 2 ** (attempt - 1)
+        seconds = max(seconds, error.settle)
         if seconds > LONGEST_WAIT:
             raise SlackFailure(f"{error}; Slack asks to wait {seconds:g} s: try again later")
         time.sleep(seconds)
