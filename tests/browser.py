@@ -23,7 +23,7 @@ from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-INSTALL = "apt-get install -y chromium chromium-driver"
+INSTALL = "run scripts/install-browser (apt-get install chromium chromium-driver)"
 SUB_PATH = "/team/releases/"  # the site is served under a sub-path, as GitLab Pages does
 CSP = "default-src 'self'"
 
