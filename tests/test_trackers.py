@@ -282,13 +282,19 @@ def test_a_snapshot_reads_no_history_of_an_issue_closed_long_ago_but_touched_lat
     assert 900 not in [issue["iid"] for issue in saved["issues"]]
 
 
-def test_listing_250_issues_costs_three_pages() -> None:
+def open_issues(count: int) -> GitLabState:
+    """The project with ``count`` open issues, #1 to #count, made on one day."""
     state = GitLabState()
     state.add_project(PROJECT)
-    for iid in range(1, 251):
+    for iid in range(1, count + 1):
         state.add_issue(
             PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
         )
+    return state
+
+
+def test_listing_250_issues_costs_three_pages() -> None:
+    state = open_issues(250)
     with GitLabServer(state) as server:
         tracker = tracker_for(server)
         issues = tracker.list_issues(IssueQuery("opened"), history=())
@@ -302,12 +308,7 @@ def test_listing_250_issues_costs_three_pages() -> None:
 def test_the_pages_after_the_first_are_asked_for_side_by_side() -> None:
     """Once page 1 says there are 4, pages 2 to 4 are on their way together: each arrives
     at the server before the others could have been answered (every answer waits 1 s)."""
-    state = GitLabState()
-    state.add_project(PROJECT)
-    for iid in range(1, 351):
-        state.add_issue(
-            PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
-        )
+    state = open_issues(350)
     with GitLabServer(state, latency=1.0) as server:
         listed = tracker_for(server).list_json(IssueQuery("opened"), history=())
         assert [data["iid"] for data in listed] == list(range(350, 0, -1))  # GitLab's order
@@ -565,12 +566,7 @@ def test_no_connection_is_dropped_when_every_request_is_in_flight(
     """[tracker] concurrency = 16: the histories 16 at a time, with the token's user and an
     issue list in flight too, find a connection to keep (urllib3 warns on stderr of every
     one it has to drop)."""
-    state = GitLabState()
-    state.add_project(PROJECT)
-    for iid in range(1, 41):
-        state.add_issue(
-            PROJECT, iid, f"Issue {iid}", "alice", created_at=datetime(2027, 1, 1, tzinfo=UTC)
-        )
+    state = open_issues(40)
     with GitLabServer(state, latency=0.2) as server:
         tracker = tracker_for(server, concurrency=16)
         tracker.prefetch_user()
